@@ -1,0 +1,245 @@
+"""The one typed training configuration, its presets and strict ``--key value`` overrides.
+
+Like nanoGPT's ``GPTConfig`` with its configurator: a dataclass whose field types are enforced,
+unknown keys refused with the valid ones listed, and names checked against the lookup tables
+before the first epoch (scikit-learn's ``_validate_hyperparameters``).
+"""
+
+import dataclasses
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from training.activations import HIDDEN_ACTIVATIONS
+from training.initializers import AUTO_INIT, INITIALIZERS
+from training.losses import LOSS_FUNCTIONS, OUTPUT_LOSS_PAIRS
+from training.optimizers import OPTIMIZERS
+from training.schedules import SCHEDULES
+
+DATASETS = ("mnist", "regression", "moons", "digits")
+
+
+class ConfigError(ValueError):
+    """A configuration key, value or combination that training refuses."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that determines a training run (with the seed, the run is reproducible)."""
+
+    name: str = "tiny"  # artifact name: models/NAME.npz
+    dataset: str = "digits"  # one of DATASETS
+    train_limit: int = 0  # use only the first N shuffled training rows (0: all)
+    val_fraction: float = 0.1  # share of the training set held out for validation
+    hidden: tuple[int, ...] = (32,)  # hidden layer widths
+    activation: str = "relu"  # hidden activation
+    output: str = "softmax"  # output activation: softmax, sigmoid or identity
+    loss: str = "cross_entropy"  # must pair with output (see losses.OUTPUT_LOSS_PAIRS)
+    init: str = "auto"  # he, xavier, randn, or auto (he for relu-like, xavier otherwise)
+    optimizer: str = "adam"  # sgd or adam
+    lr: float = 1e-3  # base learning rate
+    momentum: float = 0.0  # sgd only
+    nesterov: bool = False  # sgd only
+    beta1: float = 0.9  # adam only
+    beta2: float = 0.999  # adam only
+    schedule: str = "constant"  # constant, cosine or step
+    warmup: float = 0.0  # epochs of linear learning-rate warm-up
+    step_every: int = 10  # step schedule: epochs between decays
+    gamma: float = 0.1  # step schedule: decay factor
+    min_lr_ratio: float = 0.0  # cosine schedule: final rate / base rate
+    weight_decay: float = 0.0  # L2 penalty coefficient on weights (not biases)
+    clip_norm: float = 0.0  # clip the global gradient norm to this (0: off)
+    batch_size: int = 64
+    epochs: int = 10
+    patience: int = 0  # early stopping after N epochs without improvement (0: off)
+    seed: int = 42
+    dropout_input: float = 0.0
+    dropout_hidden: float = 0.0
+    shift: int = 0  # image datasets: random translation of up to N pixels per epoch
+    label_smoothing: float = 0.0  # softmax only
+    ema: float = 0.0  # decay of an exponential moving average of the weights (0: off)
+    description: str = field(default="", compare=False)  # one line for --help and the card
+
+
+PRESETS: dict[str, TrainConfig] = {
+    "mnist": TrainConfig(
+        name="mnist",
+        dataset="mnist",
+        hidden=(512, 512),
+        activation="relu",
+        optimizer="adam",
+        lr=1e-3,
+        schedule="cosine",
+        warmup=1.0,
+        batch_size=128,
+        epochs=40,
+        dropout_input=0.1,
+        dropout_hidden=0.3,
+        shift=2,
+        label_smoothing=0.1,
+        ema=0.999,
+        description="best MNIST MLP: 784-512-512-10 relu, dropout, shifts, Adam + cosine, EMA",
+    ),
+    "mnist-seed": TrainConfig(
+        name="mnist-seed",
+        dataset="mnist",
+        hidden=(256, 128, 64),
+        activation="sigmoid",
+        init="randn",
+        optimizer="sgd",
+        lr=0.5,
+        batch_size=64,
+        epochs=30,
+        description="the reference recipe: 784-256-128-64-10 sigmoid, plain SGD lr 0.5, randn",
+    ),
+    "regression": TrainConfig(
+        name="regression",
+        dataset="regression",
+        val_fraction=0.2,
+        hidden=(16, 8, 4),
+        activation="tanh",
+        output="identity",
+        loss="squared_error",
+        optimizer="adam",
+        lr=1e-2,
+        schedule="cosine",
+        batch_size=32,
+        epochs=300,
+        description="1-16-8-4-1 tanh on the synthetic 1-D set, Adam + cosine",
+    ),
+    "moons": TrainConfig(
+        name="moons",
+        dataset="moons",
+        val_fraction=0.2,
+        hidden=(16, 16),
+        activation="tanh",
+        output="sigmoid",
+        loss="binary_cross_entropy",
+        lr=1e-2,
+        batch_size=32,
+        epochs=100,
+        patience=20,
+        description="2-16-16-1 tanh binary classifier on scikit-learn's make_moons",
+    ),
+    "tiny": TrainConfig(
+        name="tiny",
+        dataset="digits",
+        hidden=(32,),
+        lr=1e-2,
+        epochs=8,
+        description="seconds-long 64-32-10 digits classifier for tests",
+    ),
+}
+
+
+def config_keys() -> list[str]:
+    """Names of the keys ``--key value`` may set."""
+    return [f.name for f in fields(TrainConfig)]
+
+
+def _parse(key: str, kind: Any, text: str) -> Any:
+    """Convert the command-line string ``text`` to the type ``kind`` of field ``key``."""
+    try:
+        if kind is bool:
+            lowered = text.lower()
+            if lowered not in ("true", "false", "1", "0", "yes", "no"):
+                raise ValueError(text)
+            return lowered in ("true", "1", "yes")
+        if kind == tuple[int, ...]:
+            return tuple(int(part) for part in text.split(",") if part.strip())
+        return kind(text)
+    except ValueError:
+        type_name = getattr(kind, "__name__", str(kind))
+        if kind == tuple[int, ...]:
+            type_name = "comma-separated ints, e.g. 512,512"
+        raise ConfigError(f"--{key}: expected {type_name}, got {text!r}") from None
+
+
+def make_config(preset: str, overrides: dict[str, str] | None = None) -> TrainConfig:
+    """Build a validated config from a preset and string overrides.
+
+    Parameters
+    ----------
+    preset : str
+        A key of :data:`PRESETS`.
+    overrides : dict of str to str, optional
+        ``{key: value}`` as typed on the command line (``--lr 0.01`` -> ``{"lr": "0.01"}``).
+
+    Returns
+    -------
+    TrainConfig
+
+    Raises
+    ------
+    ConfigError
+        Unknown preset or key, unparsable value, or an invalid value or combination.
+    """
+    if preset not in PRESETS:
+        raise ConfigError(f"Unknown preset {preset!r}. Presets: {', '.join(PRESETS)}.")
+    types = {f.name: f.type for f in fields(TrainConfig)}
+    values = {}
+    for key, text in (overrides or {}).items():
+        norm = key.replace("-", "_")
+        if norm not in types:
+            raise ConfigError(f"Unknown key {key!r}. Valid keys: {', '.join(config_keys())}.")
+        values[norm] = _parse(norm, types[norm], text)
+    config = dataclasses.replace(PRESETS[preset], **values)
+    validate(config)
+    return config
+
+
+def _choice(key: str, value: str, valid: Any) -> None:
+    if value not in valid:
+        raise ConfigError(
+            f"The {key} {value!r} is not supported. Supported values are {', '.join(valid)}."
+        )
+
+
+def validate(config: TrainConfig) -> None:
+    """Refuse names, pairings and ranges training cannot use, before the first epoch.
+
+    Raises
+    ------
+    ConfigError
+    """
+    _choice("dataset", config.dataset, DATASETS)
+    _choice("activation", config.activation, HIDDEN_ACTIVATIONS)
+    _choice("init", config.init, [*INITIALIZERS, "auto"])
+    _choice("optimizer", config.optimizer, OPTIMIZERS)
+    _choice("schedule", config.schedule, SCHEDULES)
+    _choice("output", config.output, OUTPUT_LOSS_PAIRS)
+    _choice("loss", config.loss, LOSS_FUNCTIONS)
+    if OUTPUT_LOSS_PAIRS[config.output] != config.loss:
+        pairs = ", ".join(f"{o} + {loss}" for o, loss in OUTPUT_LOSS_PAIRS.items())
+        raise ConfigError(
+            f"Output {config.output!r} cannot be trained with loss {config.loss!r}. "
+            f"Valid output + loss pairs: {pairs}."
+        )
+    checks = [
+        (not config.hidden or min(config.hidden) < 1, "hidden widths must be >= 1"),
+        (config.lr <= 0, "lr must be > 0"),
+        (config.batch_size < 1, "batch_size must be >= 1"),
+        (config.epochs < 1, "epochs must be >= 1"),
+        (config.patience < 0, "patience must be >= 0"),
+        (config.train_limit < 0, "train_limit must be >= 0"),
+        (not 0 < config.val_fraction < 1, "val_fraction must be in (0, 1)"),
+        (not 0 <= config.momentum < 1, "momentum must be in [0, 1)"),
+        (not 0 <= config.beta1 < 1 or not 0 <= config.beta2 < 1, "beta1, beta2 must be in [0, 1)"),
+        (not 0 <= config.dropout_input < 1, "dropout_input must be in [0, 1)"),
+        (not 0 <= config.dropout_hidden < 1, "dropout_hidden must be in [0, 1)"),
+        (not 0 <= config.label_smoothing < 1, "label_smoothing must be in [0, 1)"),
+        (not 0 <= config.ema < 1, "ema must be in [0, 1)"),
+        (config.weight_decay < 0 or config.clip_norm < 0, "weight_decay, clip_norm must be >= 0"),
+        (config.warmup < 0 or config.shift < 0, "warmup, shift must be >= 0"),
+        (config.step_every < 1 or not 0 < config.gamma <= 1, "step_every >= 1, 0 < gamma <= 1"),
+        (config.nesterov and config.momentum == 0, "nesterov needs momentum > 0"),
+        (config.shift > 0 and config.dataset not in ("mnist", "digits"), "shift needs images"),
+        (config.label_smoothing > 0 and config.output != "softmax", "label_smoothing: softmax"),
+    ]
+    for failed, message in checks:
+        if failed:
+            raise ConfigError(message)
+
+
+def resolved_init(config: TrainConfig) -> str:
+    """The initialiser ``init="auto"`` stands for with this hidden activation."""
+    return AUTO_INIT[config.activation] if config.init == "auto" else config.init

@@ -1,0 +1,216 @@
+"""The training loop: shuffled minibatches, validation every epoch, early stopping, EMA.
+
+The loop sees an :class:`~training.model.MLP`, an optimizer with ``update(params, grads)`` and
+arrays; it never knows which optimizer, activation or dataset it has.
+"""
+
+import math
+import sys
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from tqdm import tqdm
+
+from training.augment import RandomShift
+from training.config import TrainConfig
+from training.losses import LOSS_FUNCTIONS
+from training.model import MLP
+from training.optimizers import OPTIMIZERS, SGD, Adam
+from training.schedules import ScheduleArgs, learning_rate
+
+
+class TrainingDivergedError(RuntimeError):
+    """The loss became NaN or infinite; nothing is exported."""
+
+
+@dataclass
+class History:
+    """Per-epoch curves and the epoch whose weights were kept."""
+
+    rows: list[dict] = field(default_factory=list)  # one per epoch
+    best_epoch: int = 0
+    stopped_early: bool = False
+
+    def column(self, key: str) -> list[float]:
+        """One curve, e.g. ``"val_loss"``."""
+        return [row[key] for row in self.rows]
+
+
+def make_optimizer(config: TrainConfig) -> SGD | Adam:
+    """The optimizer named by ``config.optimizer``, with its settings."""
+    if config.optimizer == "sgd":
+        return OPTIMIZERS["sgd"](config.lr, config.momentum, config.nesterov)
+    return OPTIMIZERS["adam"](config.lr, config.beta1, config.beta2)
+
+
+def evaluate(model: MLP, X: np.ndarray, T: np.ndarray, loss: str) -> tuple[float, float]:
+    """Mean loss and accuracy (classifiers; NaN for regression) on preprocessed data.
+
+    Parameters
+    ----------
+    model : MLP
+    X : ndarray of shape (n, d)
+    T : ndarray of shape (n, k)
+        Targets as used in training (one-hot without smoothing, 0/1, or standardised values).
+    loss : str
+        Key of ``LOSS_FUNCTIONS``.
+    """
+    total, correct = 0.0, 0
+    for start in range(0, len(X), 4096):
+        logits = model.logits(X[start : start + 4096])  # (chunk, k)
+        T_chunk = T[start : start + 4096]
+        total += LOSS_FUNCTIONS[loss](logits, T_chunk) * len(logits)
+        correct += _n_correct(logits, T_chunk, loss)
+    accuracy = correct / len(X) if loss != "squared_error" else math.nan
+    return total / len(X), accuracy
+
+
+def _n_correct(logits: np.ndarray, T: np.ndarray, loss: str) -> int:
+    """Correct predictions in a batch, from logits (argmax, or the sign for one sigmoid unit)."""
+    if loss == "cross_entropy":
+        return int(np.count_nonzero(logits.argmax(axis=1) == T.argmax(axis=1)))
+    if loss == "binary_cross_entropy":
+        return int(np.count_nonzero((logits[:, 0] > 0) == (T[:, 0] > 0.5)))
+    return 0
+
+
+def _clip(grads: list[np.ndarray], max_norm: float) -> None:
+    """Scale all gradients in place so their global L2 norm is at most ``max_norm``."""
+    norm = math.sqrt(sum(float(np.vdot(g, g)) for g in grads))
+    if norm > max_norm:
+        for g in grads:
+            g *= max_norm / norm
+
+
+def fit(
+    model: MLP,
+    X: np.ndarray,
+    T: np.ndarray,
+    X_val: np.ndarray,
+    T_val: np.ndarray,
+    config: TrainConfig,
+    image_shape: tuple[int, int] | None = None,
+    progress: bool = True,
+) -> History:
+    """Train ``model`` in place and leave it holding the best weights seen on validation.
+
+    Parameters
+    ----------
+    model : MLP
+    X : ndarray of shape (n, d), float32
+        Preprocessed training inputs.
+    T : ndarray of shape (n, k), float32
+        Training targets (one-hot, possibly label-smoothed; 0/1; standardised values).
+    X_val, T_val : ndarray
+        Validation inputs and un-smoothed targets, for model selection and early stopping.
+    config : TrainConfig
+    image_shape : (int, int), optional
+        Needed when ``config.shift > 0``.
+    progress : bool
+        Show a tqdm bar with the running loss and accuracy.
+
+    Returns
+    -------
+    History
+
+    Raises
+    ------
+    TrainingDivergedError
+        If a minibatch loss is not finite.
+    """
+    rng = np.random.default_rng(config.seed + 1)  # shuffling, dropout and shifts
+    n, B = len(X), config.batch_size
+    n_batches = math.ceil(n / B)
+    classifier = config.loss != "squared_error"
+    optimizer = make_optimizer(config)
+    schedule = ScheduleArgs(config.epochs, config.step_every, config.gamma, config.min_lr_ratio)
+    dropout = (config.dropout_input, config.dropout_hidden)
+    shifter = RandomShift(X, image_shape, config.shift) if config.shift and image_shape else None
+    ema = model.copy() if config.ema else None
+    X_epoch, T_epoch = np.empty_like(X), np.empty_like(T)  # this epoch's shuffled copies
+    history = History()
+    best_score, best_params, waited = -math.inf, [p.copy() for p in model.params], 0
+    bar = tqdm(total=config.epochs * n_batches, disable=not progress, file=sys.stderr, ncols=100)
+    step = 0
+    for epoch in range(config.epochs):
+        started = time.perf_counter()
+        order = rng.permutation(n)
+        if shifter:
+            shifter.take(order, rng, X_epoch)
+        else:
+            np.take(X, order, axis=0, out=X_epoch)
+        np.take(T, order, axis=0, out=T_epoch)
+        loss_sum, correct = 0.0, 0
+        for b in range(n_batches):
+            xb, tb = X_epoch[b * B : (b + 1) * B], T_epoch[b * B : (b + 1) * B]  # (B, d), (B, k)
+            optimizer.lr = learning_rate(
+                config.schedule, config.lr, epoch + b / n_batches, config.warmup, schedule
+            )
+            model.forward_train(xb, dropout, rng)
+            loss = LOSS_FUNCTIONS[config.loss](model.last_logits, tb)
+            if not math.isfinite(loss):
+                bar.close()
+                raise TrainingDivergedError(
+                    f"Loss became {loss} at epoch {epoch + 1}, batch {b + 1} "
+                    f"(lr {optimizer.lr:.3g}); no model was written. Try a smaller lr."
+                )
+            grads = model.backward(tb)
+            if config.weight_decay:
+                for gW, W in zip(grads[0::2], model.W, strict=True):
+                    gW += config.weight_decay * W
+            if config.clip_norm:
+                _clip(grads, config.clip_norm)
+            optimizer.update(model.params, grads)
+            step += 1
+            if ema is not None:
+                decay = min(config.ema, (1.0 + step) / (10.0 + step))
+                for e, p in zip(ema.params, model.params, strict=True):
+                    e -= (1.0 - decay) * (e - p)
+            loss_sum += loss * len(xb)
+            if classifier:
+                correct += _n_correct(model.last_logits, tb, config.loss)
+            if b % 50 == 0 or b == n_batches - 1:
+                bar.set_description(f"epoch {epoch + 1}/{config.epochs}", refresh=False)
+                postfix = {"loss": f"{loss_sum / min(n, (b + 1) * B):.4f}"}
+                if classifier:
+                    postfix["acc"] = f"{correct / min(n, (b + 1) * B):.4f}"
+                bar.set_postfix(postfix, refresh=False)
+            bar.update(1)
+        train_seconds = time.perf_counter() - started
+        judged = ema if ema is not None else model
+        val_loss, val_acc = evaluate(judged, X_val, T_val, config.loss)
+        row = {
+            "epoch": epoch + 1,
+            "lr": optimizer.lr,
+            "train_loss": loss_sum / n,
+            "train_accuracy": correct / n if classifier else math.nan,
+            "val_loss": val_loss,
+            "val_accuracy": val_acc,
+            "seconds": train_seconds,
+        }
+        history.rows.append(row)
+        if progress:
+            bar.write(_summary(row), file=sys.stderr)
+        score = val_acc if classifier else -val_loss
+        if score > best_score:
+            best_score, history.best_epoch, waited = score, epoch + 1, 0
+            for dst, src in zip(best_params, judged.params, strict=True):
+                np.copyto(dst, src)
+        else:
+            waited += 1
+            if config.patience and waited >= config.patience:
+                history.stopped_early = True
+                break
+    bar.close()
+    model.set_params(best_params)
+    return history
+
+
+def _summary(row: dict) -> str:
+    """One line per epoch for the log."""
+    text = f"epoch {row['epoch']:3d}  train loss {row['train_loss']:.4f}"
+    if not math.isnan(row["train_accuracy"]):
+        text += f" acc {row['train_accuracy']:.4f}  val loss {row['val_loss']:.4f}"
+        return text + f" acc {row['val_accuracy']:.4f}  {row['seconds']:.2f}s"
+    return text + f"  val loss {row['val_loss']:.5f}  {row['seconds']:.2f}s"
