@@ -1,0 +1,303 @@
+"""The HTTP layer: routes, body handling, the one error handler. The engine does the rest.
+
+Per-request work on the hot path (one JSON image) is kept to: read the body straight from the
+WSGI stream, ``orjson.loads``, the marshmallow envelope, one ``np.asarray`` plus two reductions,
+the forward pass, ``orjson.dumps``. ``request.get_json`` and Flask's JSON provider are bypassed
+(they cost several times more on 784-number bodies).
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+from typing import Any
+
+import numpy as np
+import orjson
+from flask import Blueprint, Flask, Response, current_app, request
+from marshmallow import ValidationError
+from werkzeug.exceptions import HTTPException
+
+from .engine import NAME_RE, Engine, Model
+from .errors import (
+    BadRequestError,
+    InvalidInputError,
+    PayloadTooLargeError,
+    ServiceError,
+    UnsupportedMediaTypeError,
+)
+from .images import CONTENT_TYPES, image_to_mnist
+from .schemas import flatten_errors, make_predict_schema, to_batch
+
+log = logging.getLogger("mlpserve")
+bp = Blueprint("api", __name__)
+
+_DUMPS_OPT = orjson.OPT_SERIALIZE_NUMPY
+_DRAIN_LIMIT = 32 * 1024 * 1024  # read (and drop) at most this much of a refused body
+_FIELD = {"image": "images", "features": "features"}
+_SUPPORTED = "application/json, multipart/form-data (field 'image') or an image/* body"
+
+
+class Service:
+    """What the views need, resolved once at start-up: the engine, limits, schema, defaults."""
+
+    def __init__(self, engine: Engine, config: Any):
+        self.engine = engine
+        self.max_batch: int = config["MAX_BATCH"]
+        self.max_bytes: int = config["MAX_REQUEST_BYTES"]
+        self.max_pixels: int = config["MAX_IMAGE_PIXELS"]
+        self.schema = make_predict_schema(self.max_batch)
+        self.default_model = {
+            "images": config["DEFAULT_IMAGE_MODEL"],
+            "features": config["DEFAULT_FEATURES_MODEL"],
+        }
+
+    # JSON ---------------------------------------------------------------------------------
+
+    def predict_json(self, body: bytes) -> dict[str, Any]:
+        try:
+            data = orjson.loads(body)
+        except orjson.JSONDecodeError as e:
+            raise BadRequestError(f"malformed JSON: {e}") from None
+        try:
+            clean = self.schema.load(data)
+        except ValidationError as e:
+            raise InvalidInputError("invalid request", flatten_errors(e.messages)) from None
+        field = "images" if "images" in clean else "features"
+        model = self._model(clean.get("model"), field)
+        # NumPy turns booleans mixed with numbers into 0/1; only then is the slow check needed.
+        maybe_bools = b"true" in body or b"false" in body
+        x = to_batch(clean[field], field, model, maybe_bools)
+        return _answer(model, x)
+
+    # Uploads ------------------------------------------------------------------------------
+
+    def predict_images(self, blobs: list[bytes], name: str | None) -> dict[str, Any]:
+        if len(blobs) > self.max_batch:
+            raise InvalidInputError(
+                "batch too large",
+                {"image": [f"Holds {len(blobs)} items; the maximum is {self.max_batch}."]},
+            )
+        if name is not None and not NAME_RE.match(name):
+            raise InvalidInputError("invalid request", {"model": ["Not a valid model name."]})
+        model = self._model(name, "images")
+        if model.input_shape != (28, 28):
+            raise InvalidInputError(
+                f"model {model.name!r} does not take 28x28 images",
+                {"model": [f"Model {model.name!r} takes inputs of shape {model.input_shape}."]},
+            )
+        x = np.empty((len(blobs), 784), np.float32)
+        errors: list[ServiceError] = []
+        for i, blob in enumerate(blobs):
+            try:
+                x[i] = image_to_mnist(blob, self.max_pixels, f"image.{i}").ravel()
+            except (BadRequestError, InvalidInputError) as e:
+                errors.append(e)
+        if errors:
+            details = {k: v for e in errors for k, v in e.details.items()}
+            first = next((e for e in errors if isinstance(e, BadRequestError)), errors[0])
+            raise type(first)(first.message, details)
+        return _answer(model, x)
+
+    def _model(self, name: str | None, field: str) -> Model:
+        model = self.engine.get(name or self.default_model[field])
+        want = "images" if model.input_kind == "image" else "features"
+        if want != field:
+            raise InvalidInputError(
+                f"model {model.name!r} takes {want!r}",
+                {field: [f"Model {model.name!r} takes '{want}', not '{field}'."]},
+            )
+        return model
+
+
+def _answer(model: Model, x: np.ndarray) -> dict[str, Any]:
+    return {"model": model.name, "model_version": model.version, "predictions": model.predict(x)}
+
+
+def _svc() -> Service:
+    return current_app.extensions["mlpserve"]
+
+
+def _json(payload: Any, status: int = 200, headers: Any = None) -> Response:
+    return Response(
+        orjson.dumps(payload, option=_DUMPS_OPT), status, headers, mimetype="application/json"
+    )
+
+
+def _read_body(environ: dict, cap: int) -> bytes:
+    """The request body, at most ``cap`` bytes (413 above), read straight from the WSGI stream."""
+    stream = environ["wsgi.input"]
+    length = environ.get("CONTENT_LENGTH")
+    if length:
+        try:
+            n = int(length)
+        except ValueError:
+            raise BadRequestError("invalid Content-Length header") from None
+        if n > cap:
+            raise PayloadTooLargeError(f"request body of {n} bytes is over the {cap}-byte cap")
+        return stream.read(n)
+    if environ.get("wsgi.input_terminated"):  # chunked: the server ends the stream
+        data = stream.read(cap + 1)
+        if len(data) > cap:
+            raise PayloadTooLargeError(f"request body is over the {cap}-byte cap")
+        return data
+    return b""
+
+
+# -- routes -------------------------------------------------------------------------------------
+
+_HEALTH = orjson.dumps({"status": "ok"})
+
+
+@bp.get("/health")
+def health() -> Response:
+    # Liveness: the process answers. Never looks at the models.
+    return Response(_HEALTH, 200, mimetype="application/json")
+
+
+@bp.get("/ready")
+def ready() -> Response:
+    engine = _svc().engine
+    status = engine.status()
+    if engine.ready:
+        return _json({"status": "ready", "models": status["models"]})
+    return _json(
+        {"status": "not ready", "reasons": engine.failures, "models": status["models"]}, 503
+    )
+
+
+@bp.get("/models")
+def list_models() -> Response:
+    engine = _svc().engine
+    return _json(
+        {
+            "models": [m.describe() for m in engine.models.values()],
+            "unavailable": engine.failures,
+        }
+    )
+
+
+@bp.get("/models/<name>")
+def show_model(name: str) -> Response:
+    return _json(_svc().engine.get(name).describe())
+
+
+@bp.post("/predict")
+def predict() -> Response:
+    svc = _svc()
+    environ = request.environ
+    mime = environ.get("CONTENT_TYPE", "").partition(";")[0].strip().lower()
+    if mime == "application/json" or (mime.startswith("application/") and mime.endswith("+json")):
+        return _json(svc.predict_json(_read_body(environ, svc.max_bytes)))
+    if mime == "multipart/form-data":
+        return _json(_predict_multipart(svc))
+    if mime in CONTENT_TYPES:
+        blob = _read_body(environ, svc.max_bytes)
+        return _json(svc.predict_images([blob], request.args.get("model")))
+    raise UnsupportedMediaTypeError(
+        f"unsupported content type {mime or '(none)'!r}",
+        {"Content-Type": [f"Send {_SUPPORTED}."]},
+    )
+
+
+def _predict_multipart(svc: Service) -> dict[str, Any]:
+    files = request.files  # werkzeug enforces MAX_CONTENT_LENGTH here (413)
+    form = request.form
+    details = {k: ["Unknown field."] for k in files if k != "image"}
+    details.update({k: ["Unknown field."] for k in form if k != "model"})
+    uploads = files.getlist("image")
+    if not uploads:
+        details["image"] = ["Missing data for required field: one or more image files."]
+    if details:
+        raise InvalidInputError("invalid request", details)
+    name = form.get("model") or request.args.get("model")
+    return svc.predict_images([f.read() for f in uploads], name)
+
+
+# -- the one error handler ----------------------------------------------------------------------
+
+
+def _drain(environ: dict) -> None:
+    """Read what is left of a refused body, so that the client sees our 413 rather than a
+    connection reset (up to ``_DRAIN_LIMIT`` bytes; beyond that the connection just closes)."""
+    stream = environ.get("wsgi.input")
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return
+    if stream is None or not 0 < length <= _DRAIN_LIMIT:
+        return
+    try:
+        while stream.read(65536):
+            pass
+    except (OSError, ValueError):
+        pass
+
+
+def _http_message(e: HTTPException) -> tuple[str, dict[str, list[str]]]:
+    code = e.code or 500
+    if code == 404:
+        return f"not found: no route {request.path}", {}
+    if code == 405:
+        allowed = ", ".join(sorted(getattr(e, "valid_methods", None) or []))
+        return f"method {request.method} not allowed on {request.path}", {
+            "method": [f"Allowed: {allowed}."]
+        }
+    if code == 413:
+        cap = current_app.config["MAX_REQUEST_BYTES"]
+        return f"request body is over the {cap}-byte cap", {}
+    return f"{e.name.lower()}", {}
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Render every error as ``{"error": ..., "details": {...}}``: ours, werkzeug's, and any
+    unexpected exception (500, logged, never with a traceback in the response)."""
+
+    @app.errorhandler(ServiceError)
+    def _service_error(e: ServiceError) -> Response:
+        if isinstance(e, PayloadTooLargeError):
+            _drain(request.environ)
+            return _json(e.to_dict(), e.status, {"Connection": "close"})
+        return _json(e.to_dict(), e.status)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(e: HTTPException) -> Response:
+        code = e.code or 500
+        message, details = _http_message(e)
+        headers = {}
+        if code == 405 and getattr(e, "valid_methods", None):
+            headers["Allow"] = ", ".join(e.valid_methods)
+        if code == 413:
+            _drain(request.environ)
+            headers["Connection"] = "close"
+        return _json({"error": message, "details": details}, code, headers)
+
+    @app.errorhandler(Exception)
+    def _unexpected(e: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return _json({"error": "internal server error", "details": {}}, 500)
+
+
+# -- request ids --------------------------------------------------------------------------------
+
+
+def with_request_id(wsgi_app):
+    """WSGI middleware: echo the client's ``X-Request-ID`` (printable ASCII, <= 128 chars) or
+    make one (``PID-COUNTER`` in hex), and put it on the response, where the gunicorn access log
+    reads it (``%({x-request-id}o)s``)."""
+    counter = itertools.count(1)
+
+    def app(environ, start_response):
+        rid = environ.get("HTTP_X_REQUEST_ID")
+        if not rid or len(rid) > 128 or not (rid.isascii() and rid.isprintable()):
+            rid = f"{os.getpid():x}-{next(counter):x}"
+        environ["mlpserve.request_id"] = rid
+
+        def start(status, headers, exc_info=None):
+            headers.append(("X-Request-ID", rid))
+            return start_response(status, headers, exc_info)
+
+        return wsgi_app(environ, start)
+
+    return app

@@ -1,0 +1,55 @@
+"""Configuration: defaults -> environment (``MLPSERVE_*``) -> the overrides given to the factory.
+
+Environment values are parsed as JSON when they parse (``MLPSERVE_MAX_BATCH=64`` is an int) by
+Flask's ``from_prefixed_env``, then checked and coerced here so that a typo fails at start-up with
+a clear message instead of at the first request.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+DEFAULTS: dict[str, Any] = {
+    # Directory holding NAME.npz (and NAME.json model cards).
+    "MODEL_DIR": str(Path(__file__).resolve().parent.parent / "models"),
+    # Items per /predict request (images, feature rows or uploaded files).
+    "MAX_BATCH": 256,
+    # Request body cap in bytes (413 above it): 256 nested 28x28 images are about 1 MB of JSON.
+    "MAX_REQUEST_BYTES": 8 * 1024 * 1024,
+    # Decoded-size cap of an uploaded image, checked from its header before decoding (422 above).
+    "MAX_IMAGE_PIXELS": 4096 * 4096,
+    "LOG_LEVEL": "INFO",
+    # The model used when a request names none, by input kind.
+    "DEFAULT_IMAGE_MODEL": "mnist",
+    "DEFAULT_FEATURES_MODEL": "regression",
+}
+
+_INTS = ("MAX_BATCH", "MAX_REQUEST_BYTES", "MAX_IMAGE_PIXELS")
+_STRS = ("MODEL_DIR", "DEFAULT_IMAGE_MODEL", "DEFAULT_FEATURES_MODEL")
+
+
+class ConfigError(ValueError):
+    """A configuration value is unusable; raised by the factory, at start-up."""
+
+
+def check(config: dict[str, Any]) -> None:
+    """Coerce and check the service's keys in place."""
+    for key in _INTS:
+        value = config[key]
+        try:
+            if isinstance(value, bool) or int(value) != float(value):
+                raise ValueError
+            value = int(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{key} must be a positive integer, got {value!r}") from None
+        if value < 1:
+            raise ConfigError(f"{key} must be a positive integer, got {value!r}")
+        config[key] = value
+    for key in _STRS:
+        config[key] = str(config[key])
+    level = str(config["LOG_LEVEL"]).upper()
+    if level not in logging.getLevelNamesMapping():
+        raise ConfigError(f"LOG_LEVEL {config['LOG_LEVEL']!r} is not a logging level")
+    config["LOG_LEVEL"] = level

@@ -1,0 +1,29 @@
+# ruff: noqa: N999 (gunicorn's conventional file name)
+"""gunicorn settings for ``gunicorn -c service/gunicorn.conf.py 'service:create_app()'``.
+
+Environment: ``HOST``/``PORT`` (bind, default 0.0.0.0:8000), ``WEB_CONCURRENCY`` (workers,
+default 2), ``GUNICORN_TIMEOUT`` (default 30 s), ``ACCESS_LOG`` (``-`` = stdout, default; ``off``
+disables it), ``MLPSERVE_LOG_LEVEL``.
+"""
+
+import os
+
+# One BLAS/OpenMP thread per worker, set before the app (and NumPy) is imported anywhere.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+worker_class = "sync"
+# Load the app (and the models) once in the master, then fork: workers start at once and share
+# the weights' pages; with one BLAS thread there is no thread pool to break across fork.
+preload_app = os.environ.get("GUNICORN_PRELOAD", "1") != "0"
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+graceful_timeout = 10
+keepalive = 2
+loglevel = os.environ.get("MLPSERVE_LOG_LEVEL", "info").lower()
+errorlog = "-"
+_access = os.environ.get("ACCESS_LOG", "-")
+accesslog = None if _access.lower() in ("", "off", "0", "none") else _access
+# One short line: client, request line, status, bytes, latency in microseconds, request id.
+access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(D)sus rid=%({x-request-id}o)s'

@@ -1,0 +1,230 @@
+"""Request validation: marshmallow for the JSON envelope, one vectorised NumPy step for the arrays.
+
+The envelope (``model``, exactly one of ``images``/``features``, a non-empty batch under the cap, no
+unknown keys) is a marshmallow schema. The numbers are not: a marshmallow field per pixel would
+cost more than the model, so :func:`to_batch` converts a whole batch with one ``np.asarray`` and
+checks shape, type, finiteness and range with a couple of reductions. Only when that fast path
+fails does a slow walk find *where* the input is wrong, so that every error is keyed by its field
+path (``images.3``, ``images.3.27``, ``features.0.1``).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+
+from .engine import NAME_RE, Model
+from .errors import InvalidInputError
+
+INPUT_FIELDS = ("images", "features")
+MAX_DETAILS = 10  # per-item error entries reported at most, to keep error bodies small
+
+
+class Batch(fields.Raw):
+    """A non-empty JSON list of items, at most ``max_batch`` long; the items are left as they are
+    (their content is checked in one vectorised step by :func:`to_batch`)."""
+
+    default_error_messages = {  # noqa: RUF012 (marshmallow's own convention)
+        "type": "Must be a list.",
+        "empty": "Must hold at least one item.",
+        "too_long": "Holds {n} items; the maximum batch size is {max}.",
+    }
+
+    def __init__(self, max_batch: int, **kwargs):
+        super().__init__(**kwargs)
+        self.max_batch = max_batch
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if type(value) is not list:
+            raise self.make_error("type")
+        if not value:
+            raise self.make_error("empty")
+        if len(value) > self.max_batch:
+            raise self.make_error("too_long", n=len(value), max=self.max_batch)
+        return value
+
+
+class PredictSchema(Schema):
+    """``{"model": NAME?, "images": [...]}`` or ``{"model": NAME?, "features": [...]}``.
+
+    Build it with :func:`make_predict_schema`, which sets the batch cap.
+    """
+
+    class Meta:
+        unknown = RAISE
+
+    model = fields.String(validate=validate.Regexp(NAME_RE, error="Not a valid model name."))
+
+    @validates_schema
+    def _one_input(self, data, **kwargs):
+        present = [k for k in INPUT_FIELDS if k in data]
+        if not present:
+            raise ValidationError("Provide 'images' or 'features'.", "_schema")
+        if len(present) > 1:
+            raise ValidationError("Provide 'images' or 'features', not both.", "_schema")
+
+
+def make_predict_schema(max_batch: int) -> PredictSchema:
+    """A :class:`PredictSchema` whose batches hold 1 to ``max_batch`` items."""
+
+    class _Predict(PredictSchema):
+        images = Batch(max_batch)
+        features = Batch(max_batch)
+
+    return _Predict()
+
+
+def flatten_errors(messages: Any, prefix: str = "") -> dict[str, list[str]]:
+    """marshmallow's nested ``{"images": {0: [...]}}`` -> ``{"images.0": [...]}``."""
+    out: dict[str, list[str]] = {}
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            path = f"{prefix}.{key}" if prefix else str(key)
+            out.update(flatten_errors(value, path))
+    elif isinstance(messages, list) and all(isinstance(m, str) for m in messages):
+        out[prefix or "_schema"] = messages
+    elif isinstance(messages, list):
+        for value in messages:
+            out.update(flatten_errors(value, prefix))
+    else:
+        out[prefix or "_schema"] = [str(messages)]
+    return out
+
+
+# -- the arrays ---------------------------------------------------------------------------------
+
+
+def _shape_text(model: Model) -> str:
+    shape = model.input_shape
+    if len(shape) == 1:
+        return f"a list of {shape[0]} number{'s' if shape[0] != 1 else ''}"
+    nested = "x".join(str(s) for s in shape)
+    return f"{nested} nested or {model.input_size} flat numbers"
+
+
+def _range_text(model: Model) -> str:
+    lo, hi = model.input_min, model.input_max
+    fmt = "{:g}".format
+    if math.isfinite(lo) and math.isfinite(hi):
+        return f"Values must be between {fmt(lo)} and {fmt(hi)}"
+    if math.isfinite(lo):
+        return f"Values must be finite and >= {fmt(lo)}"
+    if math.isfinite(hi):
+        return f"Values must be finite and <= {fmt(hi)}"
+    return "Values must be finite"
+
+
+def to_batch(items: list, field: str, model: Model, maybe_bools: bool = True) -> np.ndarray:
+    """Convert a validated envelope's item list into the model's input batch.
+
+    Parameters
+    ----------
+    items : list
+        One entry per input: nested lists in the model's ``input_shape`` or flat lists of
+        ``input_size`` numbers.
+    field : str
+        ``"images"`` or ``"features"``, the prefix of error paths.
+    model : Model
+    maybe_bools : bool
+        Whether the body may contain JSON ``true``/``false``. NumPy silently turns booleans mixed
+        with numbers into 0/1, so when they may be present every element's type is checked.
+
+    Returns
+    -------
+    float32 array, shape (len(items), model.input_size), C-contiguous.
+
+    Raises
+    ------
+    InvalidInputError
+        Keyed by field path: wrong shape, non-numeric values, NaN/infinity, values out of range.
+    """
+    n = len(items)
+    arr = None
+    if not maybe_bools:
+        try:
+            arr = np.asarray(items)
+        except (ValueError, TypeError, OverflowError):
+            arr = None
+        if arr is not None and (
+            arr.dtype.kind not in "iuf"
+            or (arr.shape[1:] != model.input_shape and arr.shape[1:] != (model.input_size,))
+        ):
+            arr = None
+    if arr is None:
+        _diagnose(items, field, model)  # raises with the paths of what is wrong
+        arr = np.asarray(items, dtype=np.float64)  # well-formed after all: mixed types
+    arr = arr.reshape(n, model.input_size)
+    # Range and finiteness in two reductions (NaN propagates through min/max).
+    lo, hi = arr.min(), arr.max()
+    if not (lo >= model.input_min and hi <= model.input_max and math.isfinite(lo - hi)):
+        _range_errors(arr, field, model)
+    return arr.astype(np.float32, copy=False)
+
+
+def _range_errors(arr: np.ndarray, field: str, model: Model) -> None:
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isfinite(arr) | (arr < model.input_min) | (arr > model.input_max)
+    details: dict[str, list[str]] = {}
+    text = _range_text(model)
+    for i in np.flatnonzero(bad.any(axis=1))[:MAX_DETAILS].tolist():
+        j = int(np.flatnonzero(bad[i])[0])
+        details[f"{field}.{i}"] = [f"{text}; got {arr[i, j]:g} at flat index {j}."]
+    raise InvalidInputError(f"{field}: values out of range", details)
+
+
+def _is_number(v: Any) -> bool:
+    t = type(v)
+    if t is int:
+        return True
+    if t is float:
+        return math.isfinite(v)
+    return False
+
+
+def _diagnose(items: list, field: str, model: Model) -> None:
+    """Walk the items in Python and raise with a path for each wrong one (slow path only)."""
+    details: dict[str, list[str]] = {}
+    shape = model.input_shape
+    want = _shape_text(model)
+    for i, item in enumerate(items):
+        if len(details) >= MAX_DETAILS:
+            break
+        path = f"{field}.{i}"
+        if type(item) is not list:
+            details[path] = [f"Must be {want}."]
+            continue
+        # Nested when the model's shape is multi-dimensional and the item starts with a list.
+        if len(shape) > 1 and item and type(item[0]) is list:
+            err = _walk(item, shape, path)
+        else:
+            err = _walk(item, (model.input_size,), path)
+            if err and len(shape) > 1 and err[0] == path:
+                err = (path, f"Must be {want}; got a list of {len(item)}.")
+        if err:
+            details[err[0]] = [err[1]]
+    if details:
+        raise InvalidInputError(f"{field}: invalid input", details)
+
+
+def _walk(value: Any, shape: tuple[int, ...], path: str) -> tuple[str, str] | None:
+    if type(value) is not list:
+        return path, f"Must be a list of {shape[0]}."
+    if len(value) != shape[0]:
+        return path, f"Must have length {shape[0]}; got {len(value)}."
+    if len(shape) == 1:
+        for j, v in enumerate(value):
+            if not _is_number(v):
+                if type(v) is float:
+                    return f"{path}.{j}", "Must be a finite number."
+                if type(v) is int:  # pragma: no cover - ints are always numbers
+                    continue
+                return f"{path}.{j}", "Not a number."
+        return None
+    for j, v in enumerate(value):
+        err = _walk(v, shape[1:], f"{path}.{j}")
+        if err:
+            return err
+    return None

@@ -1,0 +1,120 @@
+"""Shared fixtures.
+
+Service fixtures (``contract_arrays``, ``write_npz``, ``tiny_models``, ``app``, ``client``) build
+small ``.npz`` files by hand with NumPy, exactly as the README's format table says, so that the
+service tests do not depend on a training run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+# -- service: hand-built contract files ---------------------------------------------------------
+
+_OUTPUT = {"multiclass": "softmax", "binary": "sigmoid", "regression": "identity"}
+
+
+def _contract_arrays(
+    name: str = "m",
+    task: str = "multiclass",
+    sizes: tuple[int, ...] = (6, 5, 4, 3),
+    hidden: tuple[str, ...] | None = None,
+    input_kind: str = "features",
+    input_shape: tuple[int, ...] | None = None,
+    input_range: tuple[float, float] = (0.0, 255.0),
+    seed: int = 0,
+) -> dict[str, np.ndarray]:
+    """A valid format-1 model as a dict of arrays (random weights, non-trivial preprocessing)."""
+    rng = np.random.default_rng(seed)
+    n_layers = len(sizes) - 1
+    if hidden is None:
+        cycle = ("sigmoid", "relu", "tanh", "leaky_relu")
+        hidden = tuple(cycle[i % 4] for i in range(n_layers - 1))
+    a: dict[str, np.ndarray] = {
+        "format_version": np.array(1, np.int64),
+        "name": np.array(name),
+        "version": np.array("20261123T200000Z"),
+        "task": np.array(task),
+        "input_kind": np.array(input_kind),
+        "input_shape": np.array(input_shape or (sizes[0],), np.int64),
+        "input_min": np.array(input_range[0], np.float32),
+        "input_max": np.array(input_range[1], np.float32),
+        "input_scale": np.array(1 / 255, np.float32),
+        "input_mean": rng.uniform(0, 0.5, sizes[0]).astype(np.float32),
+        "input_std": rng.uniform(0.5, 1.5, sizes[0]).astype(np.float32),
+        "layer_sizes": np.array(sizes, np.int64),
+        "activations": np.array([*hidden, _OUTPUT[task]]),
+    }
+    for i in range(n_layers):
+        a[f"W_{i}"] = (rng.standard_normal((sizes[i], sizes[i + 1])) / np.sqrt(sizes[i])).astype(
+            np.float32
+        )
+        a[f"b_{i}"] = (0.1 * rng.standard_normal(sizes[i + 1])).astype(np.float32)
+    if task == "multiclass":
+        a["labels"] = np.arange(sizes[-1], dtype=np.int64)
+    elif task == "binary":
+        a["labels"] = np.array([0, 1], np.int64)
+    else:
+        a["output_mean"] = np.full(sizes[-1], 3.0, np.float32)
+        a["output_std"] = np.full(sizes[-1], 2.0, np.float32)
+    return a
+
+
+@pytest.fixture
+def contract_arrays() -> Callable[..., dict[str, np.ndarray]]:
+    """Factory: ``contract_arrays(task=..., sizes=..., ...)`` -> dict of arrays of a valid model."""
+    return _contract_arrays
+
+
+def _write_npz(folder: Path, arrays: dict[str, np.ndarray], name: str | None = None) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name or str(arrays['name'])}.npz"
+    with open(path, "wb") as f:
+        np.savez(f, **arrays)
+    return path
+
+
+@pytest.fixture
+def write_npz() -> Callable[..., Path]:
+    """``write_npz(folder, arrays, name=None)`` -> path of ``folder/NAME.npz``."""
+    return _write_npz
+
+
+def tiny_model_set(folder: Path) -> Path:
+    """A directory with a 28x28 image classifier ``mnist``, a 1-feature ``regression`` model and
+    a 2-feature binary ``moons`` model: small random networks, valid by the contract."""
+    _write_npz(
+        folder,
+        _contract_arrays(
+            "mnist", "multiclass", (784, 16, 10), input_kind="image", input_shape=(28, 28)
+        ),
+    )
+    reg = _contract_arrays("regression", "regression", (1, 8, 1), ("tanh",), seed=1)
+    reg["input_min"] = np.array(-np.inf, np.float32)
+    reg["input_max"] = np.array(np.inf, np.float32)
+    reg["input_scale"] = np.array(1.0, np.float32)
+    _write_npz(folder, reg)
+    moons = _contract_arrays("moons", "binary", (2, 8, 1), ("tanh",), input_range=(-5, 5), seed=2)
+    _write_npz(folder, moons)
+    return folder
+
+
+@pytest.fixture
+def tiny_models(tmp_path: Path) -> Path:
+    return tiny_model_set(tmp_path / "models")
+
+
+@pytest.fixture
+def app(tiny_models: Path):
+    from service import create_app
+
+    return create_app({"MODEL_DIR": str(tiny_models), "MAX_BATCH": 8, "TESTING": True})
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
