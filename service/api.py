@@ -69,7 +69,7 @@ class Service:
         # NumPy turns booleans mixed with numbers into 0/1; only then is the slow check needed.
         maybe_bools = b"true" in body or b"false" in body
         x = to_batch(clean[field], field, model, maybe_bools)
-        return _answer(model, x)
+        return _answer(model, x, field)
 
     # Uploads ------------------------------------------------------------------------------
 
@@ -111,8 +111,9 @@ class Service:
         return model
 
 
-def _answer(model: Model, x: np.ndarray) -> dict[str, Any]:
-    return {"model": model.name, "model_version": model.version, "predictions": model.predict(x)}
+def _answer(model: Model, x: np.ndarray, field: str = "image") -> dict[str, Any]:
+    predictions = model.predict(x, field)
+    return {"model": model.name, "model_version": model.version, "predictions": predictions}
 
 
 def _svc() -> Service:

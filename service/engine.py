@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 import orjson
 
-from .errors import ArtifactError, ModelUnavailableError, NotFoundError
+from .errors import ArtifactError, InvalidInputError, ModelUnavailableError, NotFoundError
 
 FORMAT_VERSION = 1
 TASKS = ("multiclass", "binary", "regression")
@@ -139,6 +139,7 @@ class Model:
     WT: list[np.ndarray] = field(default_factory=list, repr=False)
     b: list[np.ndarray] = field(default_factory=list, repr=False)
     _hidden: list = field(default_factory=list, repr=False)
+    _bounded: bool = True
     _local: threading.local = field(default_factory=threading.local, repr=False)
 
     @property
@@ -215,9 +216,24 @@ class Model:
             h *= 0.5
         return h
 
-    def predict(self, x: np.ndarray) -> list[dict[str, Any]]:
-        """Forward pass and formatting of one prediction per row (``label``/``value``)."""
-        return self.format(self.forward(x))
+    def predict(self, x: np.ndarray, field: str = "input") -> list[dict[str, Any]]:
+        """Forward pass and formatting of one prediction per row (``label``/``value``).
+
+        Raises :class:`InvalidInputError` if an (unbounded) input drives the output to
+        infinity or NaN; bounded inputs such as pixels cannot.
+        """
+        if self._bounded:
+            out = self.forward(x)
+        else:
+            with np.errstate(all="ignore"):
+                out = self.forward(x)
+        if not np.isfinite(out).all():
+            bad = np.flatnonzero(~np.isfinite(out).all(axis=1))[:10].tolist()
+            raise InvalidInputError(
+                f"{field}: values too large, the model's output is not finite",
+                {f"{field}.{i}": ["Values too large: the output overflows."] for i in bad},
+            )
+        return self.format(out)
 
     def format(self, out: np.ndarray) -> list[dict[str, Any]]:
         """Turn raw outputs (n, output_size) into the prediction list.
@@ -473,6 +489,7 @@ def _build(npz: dict[str, np.ndarray], path: Path, sha256: str) -> Model:
         WT=WT,
         b=bf,
         _hidden=[_HIDDEN[a] for a in acts[:-1]],
+        _bounded=bool(np.isfinite(in_min) and np.isfinite(in_max)),
     )
     return model
 

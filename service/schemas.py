@@ -21,6 +21,7 @@ from .errors import InvalidInputError
 
 INPUT_FIELDS = ("images", "features")
 MAX_DETAILS = 10  # per-item error entries reported at most, to keep error bodies small
+_F32_MAX = float(np.finfo(np.float32).max)
 
 
 class Batch(fields.Raw):
@@ -111,10 +112,10 @@ def _range_text(model: Model) -> str:
     if math.isfinite(lo) and math.isfinite(hi):
         return f"Values must be between {fmt(lo)} and {fmt(hi)}"
     if math.isfinite(lo):
-        return f"Values must be finite and >= {fmt(lo)}"
+        return f"Values must be >= {fmt(lo)} and within float32 range"
     if math.isfinite(hi):
-        return f"Values must be finite and <= {fmt(hi)}"
-    return "Values must be finite"
+        return f"Values must be <= {fmt(hi)} and within float32 range"
+    return "Values must be within float32 range (|x| <= 3.4e38)"
 
 
 def to_batch(items: list, field: str, model: Model, maybe_bools: bool = True) -> np.ndarray:
@@ -155,18 +156,35 @@ def to_batch(items: list, field: str, model: Model, maybe_bools: bool = True) ->
             arr = None
     if arr is None:
         _diagnose(items, field, model)  # raises with the paths of what is wrong
-        arr = np.asarray(items, dtype=np.float64)  # well-formed after all: mixed types
+        # Well-formed after all: nested and flat items mixed, or booleans ruled out. Item by item.
+        arr = np.empty((n, model.input_size), np.float64)
+        for i, item in enumerate(items):
+            try:
+                arr[i] = np.asarray(item, dtype=np.float64).reshape(-1)
+            except (ValueError, TypeError, OverflowError):
+                raise InvalidInputError(
+                    f"{field}: invalid input", {f"{field}.{i}": ["Not a list of numbers."]}
+                ) from None
     arr = arr.reshape(n, model.input_size)
-    # Range and finiteness in two reductions (NaN propagates through min/max).
+    # Range and finiteness in two reductions (NaN propagates through min/max). The bounds are
+    # clamped to float32's range, since the values are about to become float32.
     lo, hi = arr.min(), arr.max()
-    if not (lo >= model.input_min and hi <= model.input_max and math.isfinite(lo - hi)):
+    if not (lo >= _lower(model) and hi <= _upper(model)):
         _range_errors(arr, field, model)
     return arr.astype(np.float32, copy=False)
 
 
+def _lower(model: Model) -> float:
+    return max(model.input_min, -_F32_MAX)
+
+
+def _upper(model: Model) -> float:
+    return min(model.input_max, _F32_MAX)
+
+
 def _range_errors(arr: np.ndarray, field: str, model: Model) -> None:
     with np.errstate(invalid="ignore"):
-        bad = ~np.isfinite(arr) | (arr < model.input_min) | (arr > model.input_max)
+        bad = ~np.isfinite(arr) | (arr < _lower(model)) | (arr > _upper(model))
     details: dict[str, list[str]] = {}
     text = _range_text(model)
     for i in np.flatnonzero(bad.any(axis=1))[:MAX_DETAILS].tolist():

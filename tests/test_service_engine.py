@@ -10,7 +10,12 @@ import numpy as np
 import pytest
 
 from service.engine import Engine, load_model
-from service.errors import ArtifactError, ModelUnavailableError, NotFoundError
+from service.errors import (
+    ArtifactError,
+    InvalidInputError,
+    ModelUnavailableError,
+    NotFoundError,
+)
 
 
 def reference_forward(a: dict[str, np.ndarray], x: np.ndarray) -> np.ndarray:
@@ -241,3 +246,14 @@ def test_engine_ready_only_with_models(tmp_path, contract_arrays, write_npz):
     assert not Engine.from_dir(tmp_path / "missing").ready
     write_npz(tmp_path, contract_arrays(name="good"))
     assert Engine.from_dir(tmp_path).ready
+
+
+def test_overflowing_output_is_a_client_error(tmp_path, contract_arrays, write_npz):
+    a = contract_arrays(name="r", task="regression", sizes=(1, 4, 1), hidden=("relu",))
+    a["input_min"], a["input_max"] = np.array(-np.inf, np.float32), np.array(np.inf, np.float32)
+    a["W_0"][:] = 1e3
+    a["W_1"][:] = 1e3
+    model = load_model(write_npz(tmp_path, a))
+    with pytest.raises(InvalidInputError) as e:
+        model.predict(np.array([[3e38], [1.0]], np.float32), "features")
+    assert list(e.value.details) == ["features.0"]
