@@ -1,0 +1,1 @@
+"""Benchmarks of mlpserve against its peers: training, engine and HTTP (`python -m bench`)."""

@@ -1,0 +1,69 @@
+"""`python -m bench [--quick] [--sections ...] [--from-json FILE]`: measure, then write the report.
+
+The full run (`make bench`) writes bench/results/bench.json, the charts beside it, BENCHMARKS.md
+and the README's benchmarks section. `--quick` (`make bench-quick`) measures a subset in 1-2
+minutes and writes the same files under bench/.work/quick/ so a quick run never replaces the
+committed report. Every section runs in its own try/except: a failure is recorded in the report
+with its reason and the other sections still run.
+"""
+
+import argparse
+import json
+import os
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from bench.engine_bench import run_engine
+from bench.http.section import run_http_section
+from bench.machine import describe_machine
+from bench.proc import REPO
+from bench.report import write_report
+from bench.settings import FULL, QUICK, Settings
+from bench.training_bench import run_training
+
+WORK = REPO / "bench" / ".work"
+SECTIONS = {
+    "training": lambda settings: run_training(settings),
+    "engine": lambda settings: run_engine(settings, WORK),
+    "http": lambda settings: run_http_section(settings, WORK),
+}
+
+
+def measure(settings: Settings, sections: list[str]) -> dict[str, Any]:
+    """Run the chosen sections; each one's result, or its error and traceback."""
+    results: dict[str, Any] = {"quick": settings.quick, "machine": describe_machine()}
+    for name in sections:
+        started = time.perf_counter()
+        print(f"[bench] section {name}", flush=True)
+        try:
+            results[name] = SECTIONS[name](settings)
+        except Exception as exc:  # a broken section must not lose the others' figures
+            traceback.print_exc()
+            results[name] = {"error": f"{type(exc).__name__}: {exc}"}
+        results[name]["section_seconds"] = time.perf_counter() - started
+    results["machine"]["loadavg_at_end"] = os.getloadavg()
+    return results
+
+
+def main() -> None:
+    """Parse the flags, measure (or reload a JSON), write the results and the report."""
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="1-2 minute subset")
+    parser.add_argument("--sections", nargs="+", choices=list(SECTIONS), default=list(SECTIONS))
+    parser.add_argument("--from-json", type=Path, help="re-write the report from saved results")
+    args = parser.parse_args()
+    out_dir = WORK / "quick" if args.quick else REPO / "bench" / "results"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if args.from_json:
+        results = json.loads(args.from_json.read_text())
+    else:
+        results = measure(QUICK if args.quick else FULL, args.sections)
+        (out_dir / "bench.json").write_text(json.dumps(results, indent=1) + "\n")
+    doc = write_report(results, out_dir, final=not args.quick)
+    print(f"[bench] results: {out_dir / 'bench.json'}; report: {doc}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""HTTP benchmark: our gunicorn service against bare Flask, KServe and MLServer, driven by wrk."""

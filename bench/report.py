@@ -1,0 +1,384 @@
+"""Write BENCHMARKS.md, its charts and the README's benchmarks section from one run's results."""
+
+import os
+from pathlib import Path
+from typing import Any
+
+from bench import summary
+from bench.charts import latency_chart, throughput_chart
+from bench.proc import REPO
+from bench.targets import best_mlserver, verdicts
+
+README = REPO / "README.md"
+MARKER = "<!-- SECTION:benchmarks (owned by bench) -->"
+BEGIN = "<!-- SECTION:benchmarks (owned by bench): begin; written by `make bench` -->"
+END = "<!-- SECTION:benchmarks: end -->"
+TITLES = {
+    "ours": "ours (`training`, float32)",
+    "engine": "ours (`service.engine`)",
+    "reference": "reference (float64, `np.einsum`)",
+    "torch": "PyTorch 2.13 CPU",
+    "sgemm": "sgemm ceiling (the epoch's matrix products only)",
+    "numpy": "plain NumPy (the peers' forward pass)",
+}
+MARK = {True: "✅ met", False: "❌ missed", None: "- not measured"}
+
+
+def _f(value: float | None, fmt: str, scale: float = 1.0) -> str:
+    return "-" if value is None else format(value * scale, fmt)
+
+
+def _ratio(a: float | None, b: float | None) -> str:
+    return f"{a / b:.2f}x" if a and b else "-"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    return lines + ["| " + " | ".join(r) + " |" for r in rows]
+
+
+def _errors(label: str, errors: list[str]) -> list[str]:
+    return [f"- **{label}**: {e}" for e in errors]
+
+
+def _training(section: dict, s: dict) -> list[str]:
+    if "error" in section:
+        return [f"Not measured: {section['error']}"]
+    ours = s.get("ours", {}).get("epoch_seconds")
+    rows = []
+    for impl in ("ours", "reference", "torch", "sgemm"):
+        rec = s.get(impl)
+        if rec is None:
+            continue
+        note = " (partial epoch, extrapolated)" if rec["extrapolated"] else ""
+        rows.append(
+            [
+                TITLES[impl] + note,
+                _f(rec["epoch_seconds"], ".2f"),
+                "1.00x" if impl == "ours" else _ratio(rec["epoch_seconds"], ours),
+                _f(rec["gflops"], ".1f"),
+                str(rec["passes"]),
+            ]
+        )
+    out = [
+        f"One epoch of the `mnist-seed` recipe (784-256-128-64-10 sigmoid, softmax cross-entropy, "
+        f"plain SGD lr 0.5, batch 64, unscaled randn init) over the same 60,000 MNIST images "
+        f"(938 batches), each implementation in its own process with {section['threads']} "
+        "threads (the machine's cores). Ours is `training.train.fit` (its own per-epoch timer, "
+        "validation excluded); the reference is `bench/reference.py`; PyTorch uses `nn.Linear`, "
+        "`CrossEntropyLoss` and `optim.SGD`. GFLOP/s counts the epoch's matrix products only "
+        "(forward, dW and dX: 63.1 GFLOP), so it is comparable with the sgemm ceiling.",
+        "",
+        *_table(["implementation", "epoch, s", "time ÷ ours", "GFLOP/s", "passes"], rows),
+    ]
+    for impl, rec in s.items():
+        out += _errors(impl, rec["errors"])
+    tta = section.get("time_to_accuracy", {})
+    out += ["", "**Time to accuracy, `mnist` preset.** "]
+    if "error" in tta:
+        out[-1] += f"Not measured: {tta['error']}."
+    else:
+        parts = []
+        for key, label in (("to_0.98", "98 %"), ("to_0.99", "99 %")):
+            hit = tta.get(key)
+            parts.append(
+                f"{label} validation accuracy after {hit['seconds']:.1f} s of training "
+                f"(epoch {hit['epoch']})"
+                if hit
+                else f"{label} not reached in {tta['epochs_run']} epochs"
+            )
+        out[-1] += (
+            "; ".join(parts)
+            + f". Best validation accuracy {tta['best_val_accuracy']:.4f}, test accuracy "
+            f"{tta['test_accuracy']}, {tta['total_seconds']} s for {tta['epochs_run']} epochs. "
+            f"Read from {tta['source']} (the shipped training run, which shared the machine "
+            "with other work), not re-run by the bench."
+        )
+    return out
+
+
+def _engine(section: dict, s: dict) -> list[str]:
+    if "error" in section:
+        return [f"Not measured: {section['error']}"]
+    out = [
+        "Raw float32 pixels in, probabilities out (preprocessing included), 1 thread, the same "
+        "`.npz` weights and inputs; each figure is the median of per-call means over blocks of "
+        "calls, then the median over alternated processes (ours, PyTorch, ours, PyTorch …). "
+        "Ours is `service.engine.load_model(...).forward`; PyTorch runs `nn.Sequential` under "
+        "`torch.inference_mode()`.",
+    ]
+    for model, per in s.items():
+        rec = section["models"][model]
+        kind = "shipped weights" if rec["shipped"] else "random weights of this shape (stand-in)"
+        arch = "-".join(str(v) for v in rec["layer_sizes"])
+        ours = per.get("ours", {})
+        rows = []
+        for impl in ("ours", "numpy", "torch"):
+            r = per.get(impl, {})
+            b1, b1024 = r.get("batch1_seconds"), r.get("batch1024_seconds")
+            rows.append(
+                [
+                    TITLES["engine" if impl == "ours" else impl],
+                    _f(b1, ".1f", 1e6),
+                    _ratio(b1, ours.get("batch1_seconds")),
+                    _f(b1024, ".2f", 1e3),
+                    _f(1024 / b1024 if b1024 else None, ",.0f"),
+                    _ratio(b1024, ours.get("batch1024_seconds")),
+                ]
+            )
+        out += [
+            "",
+            f"**`{model}`** ({arch}, {rec['activations'][0]} hidden, {rec['parameters']:,} "
+            f"parameters; {kind}):",
+            "",
+            *_table(
+                [
+                    "implementation",
+                    "batch 1, µs",
+                    "time ÷ ours",
+                    "batch 1024, ms",
+                    "images/s",
+                    "time ÷ ours",
+                ],
+                rows,
+            ),
+        ]
+        for impl, r in per.items():
+            out += _errors(f"{model} {impl}", r["errors"])
+    return out
+
+
+def _http(section: dict, s: dict) -> list[str]:
+    if "error" in section:
+        return [f"Not measured: {section['error']}"]
+    model = section["model"]
+    kind = "the shipped model" if model["shipped"] else "a random stand-in of the mnist-seed shape"
+    out = [
+        f"Model `mnist` ({'-'.join(str(v) for v in model['layer_sizes'])}, {kind}). Every server "
+        "listens on 127.0.0.1 only, runs 2 worker processes with BLAS/OpenMP threads = 1 and "
+        "the same NumPy forward pass (ours: our engine; peers: `bench/peers/forward.py`). "
+        "Ours and the bare ceiling run under the same gunicorn config (`service/gunicorn.conf.py`,"
+        " sync workers, access log on); KServe 0.21 runs `--workers 2` with V1 `:predict` and "
+        "its per-request latency log off; MLServer 1.7 runs a custom runtime over V2 `/infer` "
+        "(`parallel_workers=0` is one process: its fastest setting here; `parallel_workers=2` "
+        "adds two inference processes behind the HTTP process). Load: wrk 4.1 with a Lua script "
+        f"POSTing the body, {section['seconds_per_point']:.0f} s per point after a warm-up, "
+        f"{section['passes']} alternated pass(es) over the servers, medians. **wrk runs on the "
+        "same 2 cores as the server**, so req/s understates every server; the server's CPU time "
+        "per request (from /proc, all its processes) does not depend on that contention, and "
+        "the last column shows the share of the machine wrk itself used. gunicorn's sync "
+        "workers close the connection after each answer, so wrk reconnects for every request "
+        "to ours and to bare Flask; KServe and MLServer keep connections alive.",
+    ]
+    names = list(s)
+    for payload, conns in section["points"]:
+        key = summary.point_key(payload, conns)
+        ours = s.get("ours", {}).get("points", {}).get(key, {})
+        rows = []
+        for name in names:
+            p = s[name]["points"].get(key)
+            if p is None:
+                continue
+            per_image = 64 if payload == "batch64" else 1
+            rows.append(
+                [
+                    s[name]["title"],
+                    f"{p['rps']:,.0f}"
+                    + (f" ({p['rps'] * per_image:,.0f} img/s)" if per_image > 1 else ""),
+                    "1.00x" if name == "ours" else _ratio(ours.get("rps"), p["rps"]),
+                    f"{p['p50_ms']:.2f}",
+                    f"{p['p90_ms']:.2f}",
+                    f"{p['p99_ms']:.2f}",
+                    f"{p['non2xx']} / {p['socket_errors']}",
+                    f"{p['server_cpu_ms_per_request']:.3f}",
+                    f"{100 * p['client_machine_share']:.0f} %",
+                ]
+            )
+        what = "one image" if payload == "single" else "a batch of 64 images"
+        out += [
+            "",
+            f"**{what} per request, {conns} connection(s):**",
+            "",
+            *_table(
+                [
+                    "server",
+                    "req/s",
+                    "ours ÷ server",
+                    "p50 ms",
+                    "p90 ms",
+                    "p99 ms",
+                    "non-2xx / socket errors",
+                    "server CPU ms/req",
+                    "wrk's share of the machine",
+                ],
+                rows,
+            ),
+        ]
+    rows = []
+    for name in names:
+        r = s[name]
+        rows.append(
+            [
+                r["title"],
+                _f(r["ready_seconds"], ".2f"),
+                _f(r["workers"], ".0f"),
+                _f(r["worker_rss_mib"], ".0f"),
+                _f(r["worker_pss_mib"], ".0f"),
+                _f(r["other_processes_rss_mib"], ".0f"),
+                "ok" if r["checks_ok"] else "**wrong or failed**",
+                str(r["passes"]),
+            ]
+        )
+    out += [
+        "",
+        "**Per server** (start to ready: process start to the first 200 from its readiness "
+        "endpoint; memory after the load, per worker process, i.e. per process that did the "
+        "work; PSS splits shared pages among the processes sharing them; label check: one "
+        "single-image and one 64-image answer compared with the labels of the reference forward "
+        "pass):",
+        "",
+        *_table(
+            [
+                "server",
+                "start to ready, s",
+                "workers",
+                "RSS/worker, MiB",
+                "PSS/worker, MiB",
+                "other processes RSS, MiB",
+                "label check",
+                "passes",
+            ],
+            rows,
+        ),
+        "",
+        "![throughput](THROUGHPUT)",
+        "",
+        "![latency](LATENCY)",
+    ]
+    for name in names:
+        out += _errors(name, s[name]["errors"])
+    return out
+
+
+def _headline(results: dict, s: dict[str, Any]) -> list[str]:
+    """The README section: link and headline ratios."""
+    tr, en, ht = s["training"], s["engine"], s["http"]
+    lines = [
+        "## Benchmarks",
+        "",
+        f"`make bench` measures training, the engine and the HTTP service against PyTorch, the "
+        f"reference implementation, bare Flask, KServe and MLServer on this 2-core machine "
+        f"({results['machine']['date_utc'][:10]}); method, every figure, targets and charts are "
+        "in [BENCHMARKS.md](BENCHMARKS.md). Headline ratios, each against a peer measured in "
+        "the same run:",
+        "",
+    ]
+    ours_t = tr.get("ours", {}).get("epoch_seconds")
+    if ours_t:
+        lines.append(
+            f"- training, one `mnist-seed` epoch: {ours_t:.2f} s, "
+            f"{_ratio(tr.get('torch', {}).get('epoch_seconds'), ours_t)} faster than PyTorch CPU "
+            f"and {_ratio(tr.get('reference', {}).get('epoch_seconds'), ours_t)} faster than the "
+            "reference implementation;"
+        )
+    seed = en.get("mnist-seed", {})
+    b1 = seed.get("ours", {}).get("batch1_seconds")
+    b1024 = seed.get("ours", {}).get("batch1024_seconds")
+    if b1:
+        lines.append(
+            f"- engine, batch 1 (mnist-seed shape): {b1 * 1e6:.0f} µs, "
+            f"{_ratio(seed.get('torch', {}).get('batch1_seconds'), b1)} faster than PyTorch; "
+            f"batch 1024: {_ratio(seed.get('torch', {}).get('batch1024_seconds'), b1024)};"
+        )
+    ours8 = ht.get("ours", {}).get("points", {}).get("single@8", {}).get("rps")
+    if ours8:
+        ml = best_mlserver(ht, "single@8")[1]
+        bare = ht.get("bare", {}).get("points", {}).get("single@8", {}).get("rps")
+        ks = ht.get("kserve", {}).get("points", {}).get("single@8", {}).get("rps")
+        p50 = ht["ours"]["points"].get("single@1", {}).get("p50_ms")
+        lines.append(
+            f"- HTTP, one image, 8 connections: {ours8:,.0f} req/s = {_ratio(ours8, bare)} the "
+            f"bare-Flask ceiling, {_ratio(ours8, ks)} KServe, {_ratio(ours8, ml)} MLServer; "
+            f"1 connection p50 {_f(p50, '.2f')} ms."
+        )
+    return lines
+
+
+def _readme(section: list[str]) -> None:
+    """Put `section` into the README in place of the marker (or of the previous section)."""
+    text = README.read_text()
+    block = "\n".join([BEGIN, *section, END])
+    if BEGIN in text and END in text:
+        head, rest = text.split(BEGIN, 1)
+        text = head + block + rest.split(END, 1)[1]
+    elif MARKER in text:
+        text = text.replace(MARKER, block, 1)
+    else:
+        return
+    README.write_text(text)
+
+
+def write_report(results: dict[str, Any], out_dir: Path, final: bool) -> Path:
+    """Charts into `out_dir`; BENCHMARKS.md at the root (final) or in `out_dir` (quick)."""
+    machine = results["machine"]
+    s = {
+        "training": summary.training(results.get("training", {})),
+        "engine": summary.engine(results.get("engine", {})),
+        "http": summary.http(results.get("http", {}), machine["cores"]),
+    }
+    doc = (REPO if final else out_dir) / "BENCHMARKS.md"
+    charts = {}
+    if s["http"]:
+        for key, fn in (("THROUGHPUT", throughput_chart), ("LATENCY", latency_chart)):
+            path = fn(s["http"], out_dir / f"{key.lower()}.png")
+            charts[key] = os.path.relpath(path, doc.parent)
+    blas = ", ".join(
+        f"{b['internal_api']} {b['version']} ({b['architecture']})" for b in machine["blas"]
+    )
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Written by `python -m bench{' --quick' if results['quick'] else ''}` on "
+        f"{machine['date_utc']}; raw figures in "
+        f"`{os.path.relpath(out_dir / 'bench.json', REPO)}`. Re-run `make bench` rather than "
+        "editing this file.",
+        "",
+        f"Machine: {machine['cpu_model']}, {machine['cores']} cores, {machine['memory_gib']} GiB, "
+        f"Linux {machine['kernel']}, Python {machine['python']}, NumPy "
+        f"{machine['packages']['numpy']} with {blas}; load average "
+        f"{machine['loadavg_at_start'][0]:.2f} at the start and "
+        f"{machine.get('loadavg_at_end', [float('nan')])[0]:.2f} at the end. "
+        "The machine is shared and noisy: every figure is a median over repeated, alternated "
+        "runs (A B A B), and every comparison is a ratio to a peer measured in the same run. "
+        "Absolute numbers are shown for context, never asserted.",
+        "",
+        "## Targets (issue 4; the last two from issue 3)",
+        "",
+        *_table(
+            ["target", "measured", "verdict"],
+            [
+                [v.target, v.measured, MARK[v.met]]
+                for v in verdicts(s["training"], s["engine"], s["http"])
+            ],
+        ),
+        "",
+        "## Training",
+        "",
+        *_training(results.get("training", {"error": "section not run"}), s["training"]),
+        "",
+        "## Engine",
+        "",
+        *_engine(results.get("engine", {"error": "section not run"}), s["engine"]),
+        "",
+        "## HTTP",
+        "",
+        *_http(results.get("http", {"error": "section not run"}), s["http"]),
+        "",
+    ]
+    text = "\n".join(lines)
+    for key, rel in charts.items():
+        text = text.replace(f"({key})", f"({rel})")
+    doc.write_text(text)
+    if final:
+        _readme(_headline(results, s))
+    return doc

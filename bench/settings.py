@@ -1,0 +1,51 @@
+"""How much to measure: the full run (`make bench`, ~15 min) or the quick subset (~1-2 min)."""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Repetitions and durations of every section."""
+
+    quick: bool
+    train_passes: int  # alternated passes over ours / reference / torch / sgemm
+    reference_batches: int  # 0: the whole epoch; else a partial epoch, extrapolated
+    engine_passes: int
+    engine_calls1: int
+    engine_calls1024: int
+    engine_repeats: int
+    http_points: tuple[tuple[str, int], ...]  # (payload, connections)
+    http_seconds: float
+    http_warmup: float
+    http_passes: int
+    mlserver_workers: tuple[int, ...]  # parallel_workers settings of MLServer to run
+
+
+FULL = Settings(
+    quick=False,
+    train_passes=2,
+    reference_batches=0,
+    engine_passes=3,
+    engine_calls1=3000,
+    engine_calls1024=20,
+    engine_repeats=7,
+    http_points=(("single", 1), ("single", 8), ("single", 32), ("batch64", 8)),
+    http_seconds=8.0,
+    http_warmup=2.0,
+    http_passes=2,
+    mlserver_workers=(0, 2),
+)
+QUICK = Settings(
+    quick=True,
+    train_passes=1,
+    reference_batches=100,
+    engine_passes=1,
+    engine_calls1=1000,
+    engine_calls1024=10,
+    engine_repeats=3,
+    http_points=(("single", 1), ("single", 8), ("batch64", 8)),
+    http_seconds=2.0,
+    http_warmup=1.0,
+    http_passes=1,
+    mlserver_workers=(0,),
+)

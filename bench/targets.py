@@ -1,0 +1,119 @@
+"""The targets of issue 4 (and two of the service's from issue 3), checked against one run."""
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One target: what it asks, what was measured, and whether it is met (None: not measured)."""
+
+    target: str
+    measured: str
+    met: bool | None
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return a / b if a and b else None
+
+
+def _check(target: str, value: float | None, ok, text) -> Verdict:
+    if value is None:
+        return Verdict(target, "not measured", None)
+    return Verdict(target, text(value), bool(ok(value)))
+
+
+def best_mlserver(http: dict[str, Any], key: str) -> tuple[str | None, float | None]:
+    """The MLServer configuration with the highest req/s at `key`, and that req/s."""
+    best = (None, None)
+    for name, rec in http.items():
+        rps = rec["points"].get(key, {}).get("rps")
+        if name.startswith("mlserver") and rps and (best[1] is None or rps > best[1]):
+            best = (name, rps)
+    return best
+
+
+def verdicts(training: dict, engine: dict, http: dict) -> list[Verdict]:
+    """Every target, in the issue's order."""
+    ours_t = training.get("ours", {}).get("epoch_seconds")
+    torch_t = training.get("torch", {}).get("epoch_seconds")
+    seed = engine.get("mnist-seed", {})
+    e_ours = seed.get("ours", {})
+    e_torch = seed.get("torch", {})
+    ours = http.get("ours", {}).get("points", {})
+    rps8 = ours.get("single@8", {}).get("rps")
+    bare8 = http.get("bare", {}).get("points", {}).get("single@8", {}).get("rps")
+    kserve8 = http.get("kserve", {}).get("points", {}).get("single@8", {}).get("rps")
+    ml_name, ml8 = best_mlserver(http, "single@8")
+    p32 = ours.get("single@32", {})
+    b1 = e_ours.get("batch1_seconds")
+    rss = http.get("ours", {}).get("worker_rss_mib")
+    return [
+        _check("training epoch ≤ 0.8 s", ours_t, lambda v: v <= 0.8, lambda v: f"{v:.2f} s"),
+        _check(
+            "training epoch ≥ 1.8x faster than PyTorch",
+            _ratio(torch_t, ours_t),
+            lambda v: v >= 1.8,
+            lambda v: f"{v:.2f}x",
+        ),
+        _check(
+            "engine batch 1 (mnist-seed) ≤ 40 µs",
+            b1,
+            lambda v: v <= 40e-6,
+            lambda v: f"{v * 1e6:.1f} µs",
+        ),
+        _check(
+            "engine batch 1 ≥ 3x faster than PyTorch",
+            _ratio(e_torch.get("batch1_seconds"), b1),
+            lambda v: v >= 3,
+            lambda v: f"{v:.2f}x",
+        ),
+        _check(
+            "engine batch 1024 ≥ 1.0x PyTorch",
+            _ratio(e_torch.get("batch1024_seconds"), e_ours.get("batch1024_seconds")),
+            lambda v: v >= 1.0,
+            lambda v: f"{v:.2f}x",
+        ),
+        _check(
+            "HTTP 8 conns ≥ 0.80x bare Flask",
+            _ratio(rps8, bare8),
+            lambda v: v >= 0.8,
+            lambda v: f"{v:.2f}x ({rps8:,.0f} vs {bare8:,.0f} req/s)",
+        ),
+        _check(
+            "HTTP 8 conns ≥ 1.1x KServe",
+            _ratio(rps8, kserve8),
+            lambda v: v >= 1.1,
+            lambda v: f"{v:.2f}x ({rps8:,.0f} vs {kserve8:,.0f} req/s)",
+        ),
+        _check(
+            "HTTP 8 conns ≥ 2.5x MLServer (its best configuration)",
+            _ratio(rps8, ml8),
+            lambda v: v >= 2.5,
+            lambda v: f"{v:.2f}x ({rps8:,.0f} vs {ml8:,.0f} req/s, {ml_name})",
+        ),
+        _check(
+            "HTTP 1 conn p50 ≤ 0.7 ms",
+            ours.get("single@1", {}).get("p50_ms"),
+            lambda v: v <= 0.7,
+            lambda v: f"{v:.2f} ms",
+        ),
+        _check(
+            "HTTP 32 conns: 0 errors and p99 ≤ 25 ms",
+            p32.get("p99_ms"),
+            lambda v: v <= 25 and p32.get("errors") == 0,
+            lambda v: f"p99 {v:.1f} ms, {p32.get('errors')} errors",
+        ),
+        _check(
+            "service start to ready ≤ 1.5 s (issue 3)",
+            http.get("ours", {}).get("ready_seconds"),
+            lambda v: v <= 1.5,
+            lambda v: f"{v:.2f} s",
+        ),
+        _check(
+            "RSS per worker ≤ 80 MB (issue 3)",
+            rss,
+            lambda v: v * 1.048576 <= 80,
+            lambda v: f"{v * 1.048576:.0f} MB",
+        ),
+    ]

@@ -1,0 +1,84 @@
+"""Training section: one epoch of `mnist-seed` — ours, the reference, PyTorch, the sgemm ceiling.
+
+Each implementation runs in its own child process with the same thread count (2: the machine's
+cores), in alternated passes; the time-to-accuracy of the `mnist` preset is read from the per-epoch
+history in the shipped model card (re-training it would take most of the bench's time budget).
+"""
+
+import json
+import sys
+from typing import Any
+
+from bench.data import mnist_train_path
+from bench.envs import venv_python
+from bench.models import MODELS
+from bench.proc import run_json, single_thread_env
+from bench.settings import Settings
+
+THREADS = 2
+TARGETS = (0.98, 0.99)
+
+
+def _commands(settings: Settings, data: str) -> dict[str, Any]:
+    """argv builders per implementation (built lazily: the torch venv may need installing)."""
+    main = [sys.executable, "-m", "bench.epoch"]
+    ref = ["--batches", str(settings.reference_batches)] if settings.reference_batches else []
+    return {
+        "ours": lambda: [*main, "ours", "--data", data],
+        "reference": lambda: [*main, "reference", "--data", data, *ref],
+        "torch": lambda: [
+            str(venv_python("torch")),
+            "-m",
+            "bench.torch_peer",
+            "epoch",
+            "--data",
+            data,
+            "--threads",
+            str(THREADS),
+        ],
+        "sgemm": lambda: [*main, "sgemm", "--data", data],
+    }
+
+
+def time_to_accuracy() -> dict[str, Any]:
+    """Cumulative training seconds (and epochs) until the `mnist` run first reached each target."""
+    card_path = MODELS / "mnist.json"
+    if not card_path.exists():
+        return {"error": "models/mnist.json not there yet: no shipped mnist run to read"}
+    card = json.loads(card_path.read_text())
+    rows = card["training"]["history"]
+    out: dict[str, Any] = {
+        "source": f"models/mnist.json (version {card['version']}), training.history",
+        "epochs_run": len(rows),
+        "total_seconds": card["training"]["seconds"],
+        "best_val_accuracy": max(r["val_accuracy"] for r in rows),
+        "test_accuracy": card["metrics"].get("test_accuracy"),
+    }
+    for target in TARGETS:
+        elapsed, reached = 0.0, None
+        for row in rows:
+            elapsed += row["seconds"]
+            if row["val_accuracy"] >= target:
+                reached = {"seconds": elapsed, "epoch": row["epoch"]}
+                break
+        out[f"to_{target:.2f}"] = reached
+    return out
+
+
+def run_training(settings: Settings) -> dict[str, Any]:
+    """All epoch timings (per implementation: one result or error per pass) and time-to-accuracy."""
+    data = str(mnist_train_path())
+    env = single_thread_env(THREADS)
+    runs: dict[str, list] = {}
+    for n in range(settings.train_passes):
+        for name, argv in _commands(settings, data).items():
+            print(f"[bench] training pass {n + 1}/{settings.train_passes}: {name}", flush=True)
+            try:
+                runs.setdefault(name, []).append(run_json(argv(), env, timeout=300))
+            except Exception as exc:  # recorded; the other implementations still run
+                runs.setdefault(name, []).append({"error": f"{type(exc).__name__}: {exc}"})
+    try:
+        tta = time_to_accuracy()
+    except (KeyError, ValueError) as exc:
+        tta = {"error": f"model card unreadable: {type(exc).__name__}: {exc}"}
+    return {"threads": THREADS, "runs": runs, "time_to_accuracy": tta}
