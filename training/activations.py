@@ -30,7 +30,7 @@ def leaky_relu(a: np.ndarray) -> np.ndarray:
 
 def sigmoid(a: np.ndarray) -> np.ndarray:
     """Logistic ``1 / (1 + exp(-a))`` in place, without overflow for large ``|a|``."""
-    np.clip(a, -88.0, 88.0, out=a)  # exp(88) is the largest float32 power of e below overflow
+    np.maximum(a, -88.0, out=a)  # exp(88) is the largest float32 power of e below overflow
     np.negative(a, out=a)
     np.exp(a, out=a)
     a += 1.0

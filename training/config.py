@@ -15,7 +15,15 @@ from training.losses import LOSS_FUNCTIONS, OUTPUT_LOSS_PAIRS
 from training.optimizers import OPTIMIZERS
 from training.schedules import SCHEDULES
 
-DATASETS = ("mnist", "regression", "moons", "digits")
+# dataset -> the output activation its task needs (multiclass, regression, binary, multiclass)
+DATASET_OUTPUTS = {
+    "mnist": "softmax",
+    "regression": "identity",
+    "moons": "sigmoid",
+    "digits": "softmax",
+}
+DATASETS = tuple(DATASET_OUTPUTS)
+MNIST_VAL = 5000 / 60000  # the usual 55,000 / 5,000 train/validation split
 
 
 class ConfigError(ValueError):
@@ -64,6 +72,7 @@ PRESETS: dict[str, TrainConfig] = {
     "mnist": TrainConfig(
         name="mnist",
         dataset="mnist",
+        val_fraction=MNIST_VAL,
         hidden=(512, 512),
         activation="relu",
         optimizer="adam",
@@ -82,6 +91,7 @@ PRESETS: dict[str, TrainConfig] = {
     "mnist-seed": TrainConfig(
         name="mnist-seed",
         dataset="mnist",
+        val_fraction=MNIST_VAL,
         hidden=(256, 128, 64),
         activation="sigmoid",
         init="randn",
@@ -213,6 +223,11 @@ def validate(config: TrainConfig) -> None:
         raise ConfigError(
             f"Output {config.output!r} cannot be trained with loss {config.loss!r}. "
             f"Valid output + loss pairs: {pairs}."
+        )
+    if DATASET_OUTPUTS[config.dataset] != config.output:
+        raise ConfigError(
+            f"Dataset {config.dataset!r} needs output {DATASET_OUTPUTS[config.dataset]!r}, "
+            f"not {config.output!r}."
         )
     checks = [
         (not config.hidden or min(config.hidden) < 1, "hidden widths must be >= 1"),
