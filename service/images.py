@@ -38,6 +38,7 @@ CONTENT_TYPES = frozenset(
     }
 )
 WORK_SIDE = 336  # images are reduced to at most this side before any float work
+RESAMPLE = Image.Resampling.LANCZOS  # anti-aliased scaling of the cropped digit to 20 px
 INK_MIN = 24.0  # an image whose ink is fainter than this (out of 255) is blank
 
 

