@@ -10,6 +10,7 @@ with its reason and the other sections still run.
 import argparse
 import json
 import os
+import signal
 import time
 import traceback
 from pathlib import Path
@@ -54,6 +55,9 @@ def main() -> None:
     parser.add_argument("--sections", nargs="+", choices=list(SECTIONS), default=list(SECTIONS))
     parser.add_argument("--from-json", type=Path, help="re-write the report from saved results")
     args = parser.parse_args()
+    # SIGTERM (make interrupted, a CI timeout) unwinds like Ctrl-C, so every `finally` stops the
+    # servers this run started instead of leaving them behind.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     out_dir = WORK / "quick" if args.quick else REPO / "bench" / "results"
     out_dir.mkdir(parents=True, exist_ok=True)
     if args.from_json:

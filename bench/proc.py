@@ -130,7 +130,8 @@ def _decode_address(hex_addr: str) -> ipaddress.IPv4Address | ipaddress.IPv6Addr
     if len(raw) == 4:
         return ipaddress.IPv4Address(raw[::-1])
     # /proc/net/tcp6 prints the address as four host-order (little-endian) 32-bit words
-    return ipaddress.IPv6Address(b"".join(raw[i : i + 4][::-1] for i in range(0, 16, 4)))
+    ip = ipaddress.IPv6Address(b"".join(raw[i : i + 4][::-1] for i in range(0, 16, 4)))
+    return ip.ipv4_mapped or ip
 
 
 def listening_addresses(pids: list[int]) -> list[str]:
@@ -155,7 +156,8 @@ def listening_addresses(pids: list[int]) -> list[str]:
 
 
 def is_loopback(address: str) -> bool:
-    """Whether an `ip:port` from `listening_addresses` is on the loopback range only."""
-    ip = ipaddress.ip_address(address.rsplit(":", 1)[0])
-    mapped = getattr(ip, "ipv4_mapped", None)
-    return ip.is_loopback or bool(mapped and mapped.is_loopback)
+    """Whether an `ip:port` from `listening_addresses` is on the loopback range only.
+
+    IPv4-mapped IPv6 listeners are already shown as their IPv4 address.
+    """
+    return ipaddress.ip_address(address.rsplit(":", 1)[0]).is_loopback

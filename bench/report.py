@@ -225,7 +225,9 @@ def _http(section: dict, s: dict) -> list[str]:
                 _f(r["worker_rss_mib"], ".0f"),
                 _f(r["worker_pss_mib"], ".0f"),
                 _f(r["other_processes_rss_mib"], ".0f"),
-                "ok" if r["checks_ok"] else "**wrong or failed**",
+                ("ok" if r["labels_checked"] else "status 200 (constant answer)")
+                if r["checks_ok"]
+                else "**wrong or failed**",
                 str(r["passes"]),
             ]
         )

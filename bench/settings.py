@@ -9,7 +9,7 @@ class Settings:
 
     quick: bool
     train_passes: int  # alternated passes over ours / reference / torch / sgemm
-    reference_batches: int  # 0: the whole epoch; else a partial epoch, extrapolated
+    train_batches: int  # 0: whole epochs; else partial epochs of this many batches, extrapolated
     engine_passes: int
     engine_calls1: int
     engine_calls1024: int
@@ -24,7 +24,7 @@ class Settings:
 FULL = Settings(
     quick=False,
     train_passes=2,
-    reference_batches=0,
+    train_batches=0,
     engine_passes=3,
     engine_calls1=3000,
     engine_calls1024=20,
@@ -38,7 +38,7 @@ FULL = Settings(
 QUICK = Settings(
     quick=True,
     train_passes=1,
-    reference_batches=100,
+    train_batches=150,
     engine_passes=1,
     engine_calls1=1000,
     engine_calls1024=10,

@@ -131,9 +131,10 @@ def http(section: dict, cores: int) -> dict[str, Any]:
             )
             if others
             else 0.0,
-            "checks_ok": all(c["ok"] for p in passes for c in p["check"].values())
-            if passes
-            else False,
+            "checks_ok": bool(passes) and all(c["ok"] for p in passes for c in p["check"].values()),
+            "labels_checked": any(
+                c["labels"] is not None for p in passes for c in p["check"].values()
+            ),
             "checks": [p["check"] for p in passes],
             "passes": len(passes),
             "errors": _errors(rec["passes"]),

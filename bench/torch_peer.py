@@ -55,7 +55,12 @@ def epoch(args: argparse.Namespace) -> dict:
         loss_fn(model(x[idx]), y[idx]).backward()
         opt.step()
     seconds = time.perf_counter() - t0
-    return {"seconds": seconds, "batches": batches, "epoch_seconds": seconds * full / batches}
+    return {
+        "seconds": seconds,
+        "batches": batches,
+        "epoch_seconds": seconds * full / batches,
+        "extrapolated": batches < full,
+    }
 
 
 def engine(args: argparse.Namespace) -> dict:

@@ -22,10 +22,10 @@ TARGETS = (0.98, 0.99)
 def _commands(settings: Settings, data: str) -> dict[str, Any]:
     """argv builders per implementation (built lazily: the torch venv may need installing)."""
     main = [sys.executable, "-m", "bench.epoch"]
-    ref = ["--batches", str(settings.reference_batches)] if settings.reference_batches else []
+    part = ["--batches", str(settings.train_batches)] if settings.train_batches else []
     return {
-        "ours": lambda: [*main, "ours", "--data", data],
-        "reference": lambda: [*main, "reference", "--data", data, *ref],
+        "ours": lambda: [*main, "ours", "--data", data, *part],
+        "reference": lambda: [*main, "reference", "--data", data, *part],
         "torch": lambda: [
             str(venv_python("torch")),
             "-m",
@@ -35,8 +35,9 @@ def _commands(settings: Settings, data: str) -> dict[str, Any]:
             data,
             "--threads",
             str(THREADS),
+            *part,
         ],
-        "sgemm": lambda: [*main, "sgemm", "--data", data],
+        "sgemm": lambda: [*main, "sgemm", "--data", data, *part],
     }
 
 
