@@ -7,6 +7,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+from matplotlib.ticker import LogLocator, NullFormatter, NullLocator, ScalarFormatter
 
 
 def _single_points(http: dict[str, Any]) -> list[int]:
@@ -23,6 +24,7 @@ def throughput_chart(http: dict[str, Any], path: Path) -> Path:
         xs = [c for c, y in zip(conns, ys, strict=True) if y is not None]
         left.plot(xs, [y for y in ys if y is not None], marker="o", label=rec["title"])
     left.set(xscale="log", xlabel="wrk connections", ylabel="requests/s (median)")
+    left.xaxis.set_minor_locator(NullLocator())
     left.set_xticks(conns, [str(c) for c in conns])
     left.set_title("Single-image JSON /predict")
     left.grid(alpha=0.3)
@@ -59,10 +61,14 @@ def latency_chart(http: dict[str, Any], path: Path) -> Path:
             ax.bar([j + i * width for j in range(3)], values, width, label=rec["title"])
         ax.set_xticks([j + 0.4 - width / 2 for j in range(3)], ["p50", "p90", "p99"])
         ax.set(yscale="log", ylabel="latency, ms", title=f"{c} connection(s)")
+        ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        ax.yaxis.set_major_formatter(ScalarFormatter())
+        ax.yaxis.set_minor_formatter(NullFormatter())
         ax.grid(axis="y", alpha=0.3)
-    axes[0][0].legend(fontsize=7)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=min(3, len(labels)), fontsize=8)
     fig.suptitle("Single-image latency percentiles (wrk, medians over passes)")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
