@@ -7,6 +7,8 @@ service tests do not depend on a training run.
 
 from __future__ import annotations
 
+import struct
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -106,6 +108,30 @@ def tiny_model_set(folder: Path) -> Path:
 @pytest.fixture
 def tiny_models(tmp_path: Path) -> Path:
     return tiny_model_set(tmp_path / "models")
+
+
+@pytest.fixture(scope="session")
+def make_tiny_models() -> Callable[[Path], Path]:
+    """``make_tiny_models(folder)``: fill ``folder`` as :func:`tiny_model_set` does."""
+    return tiny_model_set
+
+
+def _png_declaring(width: int, height: int) -> bytes:
+    """A tiny PNG whose header claims width x height: a decompression bomb's header."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = struct.pack(">I", zlib.crc32(kind + data))
+        return struct.pack(">I", len(data)) + kind + data + crc
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    idat = zlib.compress(b"\x00" * 64)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+
+@pytest.fixture(scope="session")
+def bomb_png() -> Callable[[int, int], bytes]:
+    """``bomb_png(width, height)``: a few bytes of PNG whose header declares that size."""
+    return _png_declaring
 
 
 @pytest.fixture
