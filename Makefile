@@ -47,7 +47,7 @@ bench: install
 bench-quick: install
 	$(PY) -m bench --quick
 
-docker-check: install
+docker-check: install $(SHIPPED)
 	bash docker/check.sh
 
 clean:
