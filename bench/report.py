@@ -1,6 +1,7 @@
 """Write BENCHMARKS.md, its charts and the README's benchmarks section from one run's results."""
 
 import os
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -263,22 +264,21 @@ def _http(section: dict, s: dict) -> list[str]:
 
 
 def _headline(results: dict, s: dict[str, Any]) -> list[str]:
-    """The README section: link and headline ratios."""
+    """The README section: a link to BENCHMARKS.md and the headline ratios, wrapped at 100."""
     tr, en, ht = s["training"], s["engine"], s["http"]
-    lines = [
-        "## Benchmarks",
-        "",
+    met = [v.met for v in verdicts(tr, en, ht)]
+    paragraphs = [
         f"`make bench` measures training, the engine and the HTTP service against PyTorch, the "
         f"reference implementation, bare Flask, KServe and MLServer on this 2-core machine "
-        f"({results['machine']['date_utc'][:10]}); method, every figure, targets and charts are "
-        "in [BENCHMARKS.md](BENCHMARKS.md). Headline ratios, each against a peer measured in "
-        "the same run:",
-        "",
+        f"({results['machine']['date_utc'][:10]}: {met.count(True)} of {len(met)} targets met); "
+        "method, every figure, the targets and charts are in [BENCHMARKS.md](BENCHMARKS.md). "
+        "Headline ratios, each against a peer measured in the same run:",
     ]
+    bullets = []
     ours_t = tr.get("ours", {}).get("epoch_seconds")
     if ours_t:
-        lines.append(
-            f"- training, one `mnist-seed` epoch: {ours_t:.2f} s, "
+        bullets.append(
+            f"training, one `mnist-seed` epoch: {ours_t:.2f} s, "
             f"{_ratio(tr.get('torch', {}).get('epoch_seconds'), ours_t)} faster than PyTorch CPU "
             f"and {_ratio(tr.get('reference', {}).get('epoch_seconds'), ours_t)} faster than the "
             "reference implementation;"
@@ -287,8 +287,8 @@ def _headline(results: dict, s: dict[str, Any]) -> list[str]:
     b1 = seed.get("ours", {}).get("batch1_seconds")
     b1024 = seed.get("ours", {}).get("batch1024_seconds")
     if b1:
-        lines.append(
-            f"- engine, batch 1 (mnist-seed shape): {b1 * 1e6:.0f} µs, "
+        bullets.append(
+            f"engine, batch 1 (mnist-seed shape): {b1 * 1e6:.0f} µs, "
             f"{_ratio(seed.get('torch', {}).get('batch1_seconds'), b1)} faster than PyTorch; "
             f"batch 1024: {_ratio(seed.get('torch', {}).get('batch1024_seconds'), b1024)};"
         )
@@ -298,11 +298,14 @@ def _headline(results: dict, s: dict[str, Any]) -> list[str]:
         bare = ht.get("bare", {}).get("points", {}).get("single@8", {}).get("rps")
         ks = ht.get("kserve", {}).get("points", {}).get("single@8", {}).get("rps")
         p50 = ht["ours"]["points"].get("single@1", {}).get("p50_ms")
-        lines.append(
-            f"- HTTP, one image, 8 connections: {ours8:,.0f} req/s = {_ratio(ours8, bare)} the "
+        bullets.append(
+            f"HTTP, one image, 8 connections: {ours8:,.0f} req/s = {_ratio(ours8, bare)} the "
             f"bare-Flask ceiling, {_ratio(ours8, ks)} KServe, {_ratio(ours8, ml)} MLServer; "
             f"1 connection p50 {_f(p50, '.2f')} ms."
         )
+    lines = ["## Benchmarks", ""]
+    lines += [textwrap.fill(p, 100) for p in paragraphs] + [""]
+    lines += [textwrap.fill(b, 100, initial_indent="- ", subsequent_indent="  ") for b in bullets]
     return lines
 
 
