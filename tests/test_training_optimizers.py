@@ -77,3 +77,17 @@ def test_schedules() -> None:
 def test_warmup_is_linear() -> None:
     assert learning_rate("constant", 1.0, 0.5, 2.0, ARGS) == pytest.approx(0.25, abs=1e-3)
     assert learning_rate("constant", 1.0, 2.0, 2.0, ARGS) == 1.0
+
+
+def test_weight_average_closed_form() -> None:
+    from training.ema import WeightAverage
+    from training.model import MLP
+
+    model = MLP([1, 1], ["identity"], [np.array([[0.0]])], [np.array([0.0])])
+    average = WeightAverage(model, decay=0.5)
+    model.W[0][:] = 4.0
+    average.update(model.params)  # t=1: decay min(0.5, 2/11) = 2/11
+    np.testing.assert_allclose(average.model.W[0], 4.0 * 9 / 11)
+    average.update(model.params)  # t=2: decay min(0.5, 3/12) = 1/4
+    np.testing.assert_allclose(average.model.W[0], 4.0 - (4.0 * 2 / 11) / 4)
+    assert model.W[0][0, 0] == 4.0  # the trained weights are untouched

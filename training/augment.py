@@ -38,3 +38,68 @@ class RandomShift:
             rows = np.flatnonzero(shifts == code)
             dy, dx = divmod(code, k)
             out3[rows] = self.padded[order[rows], dy : dy + h, dx : dx + w]
+
+
+class RandomAffine:
+    """Random rotation, scaling and translation of each image, bilinear, fresh every epoch.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, h * w)
+        Preprocessed images whose background is 0.
+    shape : (int, int)
+        Image height and width.
+    max_shift : int
+        Largest translation in pixels (uniform in ``[-max_shift, max_shift]``, continuous).
+    max_rotate : float
+        Largest rotation in degrees.
+    max_scale : float
+        Largest relative zoom: the scale factor is uniform in ``[1 - s, 1 + s]``.
+    """
+
+    def __init__(
+        self,
+        X: np.ndarray,
+        shape: tuple[int, int],
+        max_shift: int,
+        max_rotate: float,
+        max_scale: float,
+    ):
+        h, w = shape
+        self.shape = shape
+        self.limits = (float(max_shift), np.deg2rad(max_rotate), float(max_scale))
+        self.padded = np.zeros((len(X), h + 2, w + 2), X.dtype)  # (n, h+2, w+2), zero border
+        self.padded[:, 1:-1, 1:-1] = X.reshape(len(X), h, w)
+        rows, cols = np.mgrid[0:h, 0:w].astype(np.float32)
+        self.u = (cols.ravel() - (w - 1) / 2)[None, :]  # (1, h*w), x from the centre
+        self.v = (rows.ravel() - (h - 1) / 2)[None, :]  # (1, h*w), y from the centre
+
+    def take(self, order: np.ndarray, rng: np.random.Generator, out: np.ndarray) -> None:
+        """Write the images ``order``, each randomly warped, into ``out`` of shape (n, h*w)."""
+        for start in range(0, len(order), 4096):
+            chunk = order[start : start + 4096]
+            out[start : start + len(chunk)] = self._warp(chunk, rng)
+
+    def _warp(self, idx: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Inverse-map every output pixel into its source image and interpolate bilinearly."""
+        h, w = self.shape
+        shift, rotate, scale = self.limits
+        n = len(idx)
+        angle = rng.uniform(-rotate, rotate, (n, 1)).astype(np.float32)
+        inv_zoom = 1.0 / rng.uniform(1 - scale, 1 + scale, (n, 1)).astype(np.float32)
+        dx, dy = rng.uniform(-shift, shift, (2, n, 1)).astype(np.float32)
+        cos, sin = np.cos(angle) * inv_zoom, np.sin(angle) * inv_zoom
+        # source coordinates in the padded image (offset 1), (n, h*w)
+        x = cos * self.u + sin * self.v + ((w - 1) / 2 + 1) - dx
+        y = cos * self.v - sin * self.u + ((h - 1) / 2 + 1) - dy
+        np.clip(x, 0, w + 0.999, out=x)  # outside the image: the zero border
+        np.clip(y, 0, h + 0.999, out=y)
+        x0, y0 = x.astype(np.int32), y.astype(np.int32)
+        fx, fy = x - x0, y - y0
+        flat = self.padded.reshape(len(self.padded), -1)
+        base = (idx[:, None] * flat.shape[1] + y0 * (w + 2) + x0).ravel()  # top-left neighbour
+        top_left = flat.take(base).reshape(n, -1)
+        top = top_left + fx * (flat.take(base + 1).reshape(n, -1) - top_left)
+        bottom_left = flat.take(base + (w + 2)).reshape(n, -1)
+        bottom = bottom_left + fx * (flat.take(base + (w + 3)).reshape(n, -1) - bottom_left)
+        return top + fy * (bottom - top)

@@ -23,6 +23,7 @@ DATASET_OUTPUTS = {
     "digits": "softmax",
 }
 DATASETS = tuple(DATASET_OUTPUTS)
+IMAGE_SETS = ("mnist", "digits")
 MNIST_VAL = 5000 / 60000  # the usual 55,000 / 5,000 train/validation split
 
 
@@ -63,6 +64,8 @@ class TrainConfig:
     dropout_input: float = 0.0
     dropout_hidden: float = 0.0
     shift: int = 0  # image datasets: random translation of up to N pixels per epoch
+    rotate: float = 0.0  # image datasets: random rotation of up to N degrees per epoch
+    scale: float = 0.0  # image datasets: random zoom by a factor in [1 - scale, 1 + scale]
     label_smoothing: float = 0.0  # softmax only
     ema: float = 0.0  # decay of an exponential moving average of the weights (0: off)
     description: str = field(default="", compare=False)  # one line for --help and the card
@@ -247,7 +250,12 @@ def validate(config: TrainConfig) -> None:
         (config.warmup < 0 or config.shift < 0, "warmup, shift must be >= 0"),
         (config.step_every < 1 or not 0 < config.gamma <= 1, "step_every >= 1, 0 < gamma <= 1"),
         (config.nesterov and config.momentum == 0, "nesterov needs momentum > 0"),
-        (config.shift > 0 and config.dataset not in ("mnist", "digits"), "shift needs images"),
+        (config.rotate < 0 or not 0 <= config.scale < 1, "rotate >= 0, 0 <= scale < 1"),
+        (
+            (config.shift or config.rotate or config.scale)
+            and DATASET_OUTPUTS[config.dataset] != "softmax",
+            "shift, rotate and scale need an image dataset",
+        ),
         (config.label_smoothing > 0 and config.output != "softmax", "label_smoothing: softmax"),
     ]
     for failed, message in checks:

@@ -28,23 +28,27 @@ class SGD:
         self.momentum = momentum
         self.nesterov = nesterov
         self.velocities: list[np.ndarray] = []
+        self._scratch: list[np.ndarray] = []  # one per parameter: no allocation per step
 
     def update(self, params: Sequence[np.ndarray], grads: Sequence[np.ndarray]) -> None:
         """Take one step: ``params`` are changed in place."""
-        if self.momentum == 0.0:
-            for p, g in zip(params, grads, strict=True):
-                p -= self.lr * g
-            return
-        if not self.velocities:
-            self.velocities = [np.zeros_like(p) for p in params]
-        mu = self.momentum
-        for p, g, v in zip(params, grads, self.velocities, strict=True):
-            v *= mu
-            v -= self.lr * g
-            if self.nesterov:
-                p += mu * v - self.lr * g
-            else:
-                p += v
+        if not self._scratch:
+            self._scratch = [np.empty_like(p) for p in params]
+            if self.momentum:
+                self.velocities = [np.zeros_like(p) for p in params]
+        mu, lr = self.momentum, self.lr
+        for i, (p, g) in enumerate(zip(params, grads, strict=True)):
+            step = np.multiply(g, lr, out=self._scratch[i])  # lr g
+            if mu:
+                v = self.velocities[i]
+                v *= mu
+                v -= step  # v = mu v - lr g
+                if self.nesterov:
+                    p -= step
+                    step = np.multiply(v, -mu, out=step)  # then p += mu v
+                else:
+                    step = np.negative(v, out=step)
+            p -= step
 
 
 class Adam:
@@ -68,23 +72,30 @@ class Adam:
         self.t = 0
         self.ms: list[np.ndarray] = []
         self.vs: list[np.ndarray] = []
+        self._scratch: list[np.ndarray] = []  # one per parameter: no allocation per step
 
     def update(self, params: Sequence[np.ndarray], grads: Sequence[np.ndarray]) -> None:
         """Take one step: ``params`` are changed in place."""
         if not self.ms:
             self.ms = [np.zeros_like(p) for p in params]
             self.vs = [np.zeros_like(p) for p in params]
+            self._scratch = [np.empty_like(p) for p in params]
         self.t += 1
         b1, b2 = self.beta1, self.beta2
         step = self.lr * np.sqrt(1.0 - b2**self.t) / (1.0 - b1**self.t)
-        for p, g, m, v in zip(params, grads, self.ms, self.vs, strict=True):
-            m *= b1
-            m += (1.0 - b1) * g
-            v *= b2
-            v += (1.0 - b2) * (g * g)
-            denom = np.sqrt(v)
-            denom += self.eps
-            p -= step * (m / denom)
+        for p, g, m, v, s in zip(params, grads, self.ms, self.vs, self._scratch, strict=True):
+            m *= b1 / (1.0 - b1)  # m / (1 - b1) kept in m for the next line
+            m += g
+            m *= 1.0 - b1  # m = b1 m + (1 - b1) g
+            np.multiply(g, g, out=s)
+            s -= v
+            s *= 1.0 - b2
+            v += s  # v = b2 v + (1 - b2) g^2
+            np.sqrt(v, out=s)
+            s += self.eps
+            np.divide(m, s, out=s)
+            s *= step
+            p -= s
 
 
 OPTIMIZERS = {"sgd": SGD, "adam": Adam}

@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from tqdm import tqdm
 
-from training.augment import RandomShift
+from training.augment import RandomAffine, RandomShift
 from training.config import TrainConfig
+from training.ema import WeightAverage
 from training.losses import LOSS_FUNCTIONS
 from training.model import MLP
 from training.optimizers import OPTIMIZERS, SGD, Adam
@@ -142,13 +143,12 @@ def _fit(
     optimizer = make_optimizer(config)
     schedule = ScheduleArgs(config.epochs, config.step_every, config.gamma, config.min_lr_ratio)
     dropout = (config.dropout_input, config.dropout_hidden)
-    shifter = RandomShift(X, image_shape, config.shift) if config.shift and image_shape else None
-    ema = model.copy() if config.ema else None
+    shifter = _augmenter(X, config, image_shape)
+    ema = WeightAverage(model, config.ema) if config.ema else None
     X_epoch, T_epoch = np.empty_like(X), np.empty_like(T)  # this epoch's shuffled copies
     history = History()
     best_score, best_params, waited = -math.inf, [p.copy() for p in model.params], 0
     bar = tqdm(total=config.epochs * n_batches, disable=not progress, file=sys.stderr, ncols=100)
-    step = 0
     for epoch in range(config.epochs):
         started = time.perf_counter()
         order = rng.permutation(n)
@@ -178,11 +178,8 @@ def _fit(
             if config.clip_norm:
                 _clip(grads, config.clip_norm)
             optimizer.update(model.params, grads)
-            step += 1
             if ema is not None:
-                decay = min(config.ema, (1.0 + step) / (10.0 + step))
-                for e, p in zip(ema.params, model.params, strict=True):
-                    e -= (1.0 - decay) * (e - p)
+                ema.update(model.params)
             loss_sum += loss * len(xb)
             if classifier:
                 correct += _n_correct(model.last_logits, tb, config.loss)
@@ -194,7 +191,7 @@ def _fit(
                 bar.set_postfix(postfix, refresh=False)
             bar.update(1)
         train_seconds = time.perf_counter() - started
-        judged = ema if ema is not None else model
+        judged = ema.model if ema is not None else model
         val_loss, val_acc = evaluate(judged, X_val, T_val, config.loss)
         row = {
             "epoch": epoch + 1,
@@ -221,6 +218,17 @@ def _fit(
     bar.close()
     model.set_params(best_params)
     return history
+
+
+def _augmenter(
+    X: np.ndarray, config: TrainConfig, image_shape: tuple[int, int] | None
+) -> RandomShift | RandomAffine | None:
+    """The cheapest augmenter doing what the config asks: whole-pixel shifts or a full affine."""
+    if image_shape is None:
+        return None
+    if config.rotate or config.scale:
+        return RandomAffine(X, image_shape, config.shift, config.rotate, config.scale)
+    return RandomShift(X, image_shape, config.shift) if config.shift else None
 
 
 def _summary(row: dict) -> str:
