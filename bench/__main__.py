@@ -20,6 +20,7 @@ from bench.engine_bench import run_engine
 from bench.http.section import run_http_section
 from bench.machine import describe_machine
 from bench.proc import REPO
+from bench.profile_section import run_profile
 from bench.report import write_report
 from bench.settings import FULL, QUICK, Settings
 from bench.training_bench import run_training
@@ -29,6 +30,7 @@ SECTIONS = {
     "training": lambda settings: run_training(settings),
     "engine": lambda settings: run_engine(settings, WORK),
     "http": lambda settings: run_http_section(settings, WORK),
+    "profile": lambda settings: run_profile(settings, WORK),
 }
 
 

@@ -19,6 +19,8 @@ SPECS = {
     "kserve": ["kserve==0.21.0", "numpy==2.4.6", "orjson==3.13.0"],
     # uvloop 0.23 kills every parallel MLServer worker at start (shared/notes/peers-here.md).
     "mlserver": ["mlserver==1.7.1", "uvloop==0.21.0", "numpy==2.4.6"],
+    # The sampling profiler that shows where a gunicorn worker spends its time under load.
+    "tools": ["py-spy==0.4.3"],
 }
 
 

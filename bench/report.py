@@ -263,6 +263,64 @@ def _http(section: dict, s: dict) -> list[str]:
     return out
 
 
+def _profile(section: dict, http: dict) -> list[str]:
+    """Where one JSON /predict of ours spends its time: the CPU budget, stages, py-spy layers."""
+    if "error" in section:
+        return [f"Not measured: {section['error']}"]
+    out = []
+    ours = http.get("ours", {}).get("points", {}).get("single@8", {})
+    bare = http.get("bare", {}).get("points", {}).get("single@8", {})
+    b, o = bare.get("server_cpu_ms_per_request"), ours.get("server_cpu_ms_per_request")
+    if b and o:
+        out += [
+            f"**The budget.** At 8 connections bare Flask costs {b * 1e3:.0f} µs of server CPU "
+            f"per request (gunicorn, the kernel's socket work, Flask, the access log) and ours "
+            f"{o * 1e3:.0f} µs. Everything the two share scales both alike, so 0.80x the "
+            f"ceiling leaves ours at most 0.25 x {b * 1e3:.0f} = {250 * b:.0f} µs of extra "
+            f"work per request; ours adds {(o - b) * 1e3:.0f} µs.",
+            "",
+        ]
+    stages = section.get("stages_us", {})
+    if "error" in stages:
+        out += [f"Stage timings not measured: {stages['error']}", ""]
+    elif stages:
+        rows = [[name, f"{rec['median']:.1f}"] for name, rec in stages.items()]
+        whole = [rec["median"] for name, rec in stages.items() if name.startswith("whole app")]
+        if len(whole) == 2:
+            rows.append(
+                ["what our view adds to bare Flask (difference)", f"{whole[0] - whole[1]:.1f}"]
+            )
+        out += [
+            "**In-process stage timings** (one single-image JSON request, 1 thread, medians of "
+            "blocks of calls; the whole-app rows call each Flask app through WSGI without a "
+            "socket or gunicorn):",
+            "",
+            *_table(["stage", "µs"], rows),
+            "",
+        ]
+    spy = section.get("pyspy", {})
+    if "error" in spy:
+        out += [f"py-spy profile not taken: {spy['error']}"]
+    elif spy:
+        out += [
+            f"**py-spy, one of our workers at {spy['connections']} connections** "
+            f"({spy['samples']} samples over {spy['seconds']:.0f} s; wall-clock samples, so "
+            "time a worker waits for a CPU taken by wrk or the other worker is charged to the "
+            "call it was in, typically the socket `write`). Each sample goes to the layer of "
+            "its innermost recognised frame:",
+            "",
+            *_table(
+                ["layer", "share of samples"],
+                [[k, f"{100 * v:.1f} %"] for k, v in spy["layers"].items()],
+            ),
+            "",
+            "Innermost functions with the most samples: "
+            + ", ".join(f"`{k}` {100 * v:.1f} %" for k, v in spy["top_functions"][:8])
+            + ".",
+        ]
+    return out
+
+
 def _headline(results: dict, s: dict[str, Any]) -> list[str]:
     """The README section: a link to BENCHMARKS.md and the headline ratios, wrapped at 100."""
     tr, en, ht = s["training"], s["engine"], s["http"]
@@ -378,6 +436,10 @@ def write_report(results: dict[str, Any], out_dir: Path, final: bool) -> Path:
         "## HTTP",
         "",
         *_http(results.get("http", {"error": "section not run"}), s["http"]),
+        "",
+        "## Where our time goes",
+        "",
+        *_profile(results.get("profile", {"error": "section not run"}), s["http"]),
         "",
     ]
     text = "\n".join(lines)

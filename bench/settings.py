@@ -19,6 +19,7 @@ class Settings:
     http_warmup: float
     http_passes: int
     mlserver_workers: tuple[int, ...]  # parallel_workers settings of MLServer to run
+    profile_seconds: float  # py-spy sampling of one of our workers under load
 
 
 FULL = Settings(
@@ -34,6 +35,7 @@ FULL = Settings(
     http_warmup=2.0,
     http_passes=2,
     mlserver_workers=(0, 2),
+    profile_seconds=8.0,
 )
 QUICK = Settings(
     quick=True,
@@ -48,4 +50,5 @@ QUICK = Settings(
     http_warmup=1.0,
     http_passes=1,
     mlserver_workers=(0,),
+    profile_seconds=3.0,
 )

@@ -29,7 +29,7 @@ class HttpPlan:
     ready_timeout: float = 90.0
 
 
-def _free_port() -> int:
+def free_port() -> int:
     """A loopback port that is free, with the next two free too (MLServer's gRPC and metrics)."""
     for _ in range(50):
         with socket.socket() as s:
@@ -128,7 +128,7 @@ def run_http(
     for n in range(plan.passes):
         for spec in plan.specs:
             print(f"[bench] http pass {n + 1}/{plan.passes}: {spec.name}", flush=True)
-            launch = Launch(_free_port(), model_path, model_dir, model_path.stem, work)
+            launch = Launch(free_port(), model_path, model_dir, model_path.stem, work)
             try:
                 rec = _one_server(spec, launch, plan, wrk, bodies[spec.name], expected)
             except Exception as exc:  # one server failing must not stop the others

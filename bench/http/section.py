@@ -14,13 +14,22 @@ from bench.peers.forward import NumpyMLP
 from bench.settings import Settings
 
 
+def served_model(work: Path) -> tuple[Path, Path, bool]:
+    """The `mnist` model file, the folder our service loads, and whether it is the shipped one."""
+    path, shipped = model_path("mnist", work)
+    return path, MODELS if shipped else path.parent, shipped  # ours loads its whole folder
+
+
+def payload_images() -> tuple[np.ndarray, list[int]]:
+    """The 64 MNIST images (int64 pixels, (64, 784)) sent to every server, and their labels."""
+    with np.load(mnist_train_path()) as d:
+        return d["x"][:64].astype(np.int64), d["y"][:64].tolist()
+
+
 def run_http_section(settings: Settings, work: Path) -> dict[str, Any]:
     """The plan for `settings`, 64 MNIST images as the payload, results per server."""
-    path, shipped = model_path("mnist", work)
-    model_dir = MODELS if shipped else path.parent  # ours loads every model of its folder
-    with np.load(mnist_train_path()) as d:
-        images = d["x"][:64].astype(np.int64)
-        truth = d["y"][:64].tolist()
+    path, model_dir, shipped = served_model(work)
+    images, truth = payload_images()
     expected = [p["label"] for p in NumpyMLP(path).predictions(images)]
     specs = [servers.OURS, servers.BARE, servers.KSERVE]
     specs += [servers.mlserver_spec(w) for w in settings.mlserver_workers]
