@@ -25,5 +25,7 @@ loglevel = os.environ.get("MLPSERVE_LOG_LEVEL", "info").lower()
 errorlog = "-"
 _access = os.environ.get("ACCESS_LOG", "-")
 accesslog = None if _access.lower() in ("", "off", "0", "none") else _access
-# One short line: client, request line, status, bytes, latency in microseconds, request id.
-access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(D)sus rid=%({x-request-id}o)s'
+# One short line per request: time, client, request line, status, bytes, latency in microseconds
+# and the request id, written by a logger that formats only that (service/access_log.py; gunicorn's
+# default one builds a dict of every header and environ variable per request).
+logger_class = "service.access_log.AccessLogger"

@@ -118,7 +118,38 @@ def _range_text(model: Model) -> str:
     return "Values must be within float32 range (|x| <= 3.4e38)"
 
 
-def to_batch(items: list, field: str, model: Model, maybe_bools: bool = True) -> np.ndarray:
+def body_kind(body: bytes, data: dict, field: str) -> str:
+    """How the numbers of a validated JSON body can be converted: ``"int"``, ``"float"`` or
+    ``"exact"``, decided by counting a few bytes (about 1 us per pass on a 3 KB body).
+
+    After the envelope check the only strings in the body are its keys and the model name, so
+    when the counts of ``"``, ``u`` and ``a`` match what those account for, the arrays hold no
+    strings, no ``true`` (u), ``false`` (a) and no ``null`` (u), and NumPy may convert them without
+    looking at types (NumPy would turn ``True`` into 1 and ``"7"`` into 7). When ``.``, ``e`` and
+    ``E`` are also accounted for, every number is an integer, and ``np.array(..., dtype=int64)``
+    is the fastest conversion there is. Anything else takes the exact path, which checks each
+    element in Python and reports its field path.
+    """
+    name = data.get("model")
+    text = field + ("model" + name if isinstance(name, str) else "")
+    quotes = 2 * len(data) + (2 if isinstance(name, str) else 0)
+    if (
+        body.count(b'"') != quotes
+        or body.count(b"u") != text.count("u")
+        or body.count(b"a") != text.count("a")
+        or b"\\" in body
+    ):
+        return "exact"
+    if (
+        body.count(b".") == text.count(".")
+        and body.count(b"e") == text.count("e")
+        and body.count(b"E") == text.count("E")
+    ):
+        return "int"
+    return "float"
+
+
+def to_batch(items: list, field: str, model: Model, kind: str = "exact") -> np.ndarray:
     """Convert a validated envelope's item list into the model's input batch.
 
     Parameters
@@ -129,9 +160,9 @@ def to_batch(items: list, field: str, model: Model, maybe_bools: bool = True) ->
     field : str
         ``"images"`` or ``"features"``, the prefix of error paths.
     model : Model
-    maybe_bools : bool
-        Whether the body may contain JSON ``true``/``false``. NumPy silently turns booleans mixed
-        with numbers into 0/1, so when they may be present every element's type is checked.
+    kind : str
+        What :func:`body_kind` says the items may hold: ``"int"`` (integers only), ``"float"``
+        (numbers only) or ``"exact"`` (anything: every element's type is checked).
 
     Returns
     -------
@@ -144,14 +175,13 @@ def to_batch(items: list, field: str, model: Model, maybe_bools: bool = True) ->
     """
     n = len(items)
     arr = None
-    if not maybe_bools:
+    if kind != "exact":
         try:
-            arr = np.asarray(items)
+            arr = np.array(items, dtype=np.int64 if kind == "int" else np.float64)
         except (ValueError, TypeError, OverflowError):
-            arr = None
+            arr = None  # ragged, or an integer beyond int64: let the exact path say where
         if arr is not None and (
-            arr.dtype.kind not in "iuf"
-            or (arr.shape[1:] != model.input_shape and arr.shape[1:] != (model.input_size,))
+            arr.shape[1:] != model.input_shape and arr.shape[1:] != (model.input_size,)
         ):
             arr = None
     if arr is None:
@@ -171,7 +201,7 @@ def to_batch(items: list, field: str, model: Model, maybe_bools: bool = True) ->
     lo, hi = arr.min(), arr.max()
     if not (lo >= _lower(model) and hi <= _upper(model)):
         _range_errors(arr, field, model)
-    return arr.astype(np.float32, copy=False)
+    return arr.astype(np.float32)
 
 
 def _lower(model: Model) -> float:

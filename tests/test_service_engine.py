@@ -257,3 +257,18 @@ def test_overflowing_output_is_a_client_error(tmp_path, contract_arrays, write_n
     with pytest.raises(InvalidInputError) as e:
         model.predict(np.array([[3e38], [1.0]], np.float32), "features")
     assert list(e.value.details) == ["features.0"]
+
+
+@pytest.mark.parametrize("zeros", [0.0, 0.8, 1.0])
+def test_batch1_sparse_inputs(tmp_path, contract_arrays, write_npz, zeros):
+    """Batch 1 multiplies only the weight rows of non-zero inputs when most are zero."""
+    a = contract_arrays(name="s", sizes=(40, 16, 8, 3), hidden=("relu", "sigmoid"))
+    model = load_model(write_npz(tmp_path, a))
+    rng = np.random.default_rng(3)
+    x = rng.uniform(0, 255, (5, 40)).astype(np.float32)
+    x[rng.random((5, 40)) < zeros] = 0
+    want = reference_forward(a, x)
+    for i in range(5):
+        np.testing.assert_allclose(
+            model.forward(x[i : i + 1]), want[i : i + 1], rtol=1e-5, atol=1e-6
+        )

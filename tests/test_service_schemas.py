@@ -9,7 +9,7 @@ from marshmallow import ValidationError
 
 from service.engine import Engine
 from service.errors import InvalidInputError
-from service.schemas import flatten_errors, make_predict_schema, to_batch
+from service.schemas import body_kind, flatten_errors, make_predict_schema, to_batch
 
 IMG = [[(r * 28 + c) % 256 for c in range(28)] for r in range(28)]
 FLAT = [v for row in IMG for v in row]
@@ -160,10 +160,40 @@ def test_flatten_errors_paths():
 
 def test_to_batch_fast_and_slow_paths_agree(tiny_models):
     model = Engine.from_dir(tiny_models).get("mnist")
-    fast = to_batch([IMG, FLAT], "images", model, maybe_bools=False)
-    slow = to_batch([IMG, FLAT], "images", model, maybe_bools=True)
-    assert fast.dtype == np.float32 and fast.shape == (2, 784) and fast.flags.c_contiguous
-    np.testing.assert_array_equal(fast, slow)
+    exact = to_batch([IMG, FLAT], "images", model, "exact")
+    for kind in ("int", "float"):
+        fast = to_batch([IMG, FLAT], "images", model, kind)
+        assert fast.dtype == np.float32 and fast.shape == (2, 784) and fast.flags.c_contiguous
+        np.testing.assert_array_equal(fast, exact)
     with pytest.raises(InvalidInputError) as e:
-        to_batch([[1] * 783 + [True]], "images", model, maybe_bools=True)
+        to_batch([[1] * 783 + [True]], "images", model, "exact")
     assert e.value.details == {"images.0.783": ["Not a number."]}
+
+
+@pytest.mark.parametrize(
+    "body,kind",
+    [
+        (b'{"images": [[1, 2]]}', "int"),
+        (b'{"model": "mnist", "images": [[1, 2]]}', "int"),
+        (b'{"model": "e.E-au", "images": [[1, 2]]}', "int"),
+        (b'{"images": [[1.5, 2]]}', "float"),
+        (b'{"features": [[1e5, 2E-3]]}', "float"),
+        (b'{"images": [[1, true]]}', "exact"),
+        (b'{"images": [[1, false]]}', "exact"),
+        (b'{"images": [[1, null]]}', "exact"),
+        (b'{"images": [[1, "2"]]}', "exact"),
+        (b'{"imag\\u0065s": [[1, 2]]}', "exact"),
+    ],
+)
+def test_body_kind(body, kind):
+    data = orjson.loads(body)
+    field = "features" if "features" in body.decode() else "images"
+    assert body_kind(body, data, field) == kind
+
+
+def test_integer_and_float_bodies_give_the_same_prediction(client):
+    ints = post(client, b'{"images": [[' + b",".join(b"%d" % v for v in FLAT) + b"]]}")
+    floats = post(client, b'{"images": [[' + b",".join(b"%d.0" % v for v in FLAT) + b"]]}")
+    expo = post(client, b'{"images": [[' + b",".join(b"%de0" % v for v in FLAT) + b"]]}")
+    assert ints.status_code == floats.status_code == expo.status_code == 200
+    assert ints.get_json() == floats.get_json() == expo.get_json()
