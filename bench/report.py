@@ -304,10 +304,10 @@ def _profile(section: dict, http: dict) -> list[str]:
     elif spy:
         out += [
             f"**py-spy, one of our workers at {spy['connections']} connections** "
-            f"({spy['samples']} samples over {spy['seconds']:.0f} s; wall-clock samples, so "
-            "time a worker waits for a CPU taken by wrk or the other worker is charged to the "
-            "call it was in, typically the socket `write`). Each sample goes to the layer of "
-            "its innermost recognised frame:",
+            f"({spy['samples']} samples over {spy['seconds']:.0f} s, taken only while the worker "
+            "holds the GIL: Python and the NumPy it calls, not the socket system calls, whose "
+            "kernel time the bare ceiling pays too). Each sample goes to the layer of its "
+            "innermost recognised frame:",
             "",
             *_table(
                 ["layer", "share of samples"],

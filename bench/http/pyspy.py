@@ -1,9 +1,10 @@
 """Where a worker of our service spends its time under load: py-spy samples, grouped by layer.
 
-One of our gunicorn workers is sampled with `py-spy record --nonblocking` while wrk drives the
-service at 8 connections. Each sample is charged to the layer of its innermost recognised frame
-(NumPy frames count for the engine or the validation code that called them), so the shares add
-up to 100 % and say which layer to work on.
+One of our gunicorn workers is sampled with `py-spy record --gil --nonblocking` while wrk drives
+the service at 8 connections: only samples taken while the worker holds the GIL count, i.e. while
+it runs Python (or NumPy called from it), not while it sits in a socket system call. Each sample
+is charged to the layer of its innermost recognised frame (NumPy frames count for the engine or
+the validation code that called them), so the shares add up to 100 %.
 """
 
 import subprocess
@@ -88,7 +89,7 @@ def profile_ours(
         )
         load.start()
         argv = [str(pyspy), "record", "-p", str(worker), "-d", str(round(seconds))]
-        argv += ["-r", "200", "-f", "raw", "--nonblocking", "-o", str(out)]
+        argv += ["-r", "200", "--gil", "-f", "raw", "--nonblocking", "-o", str(out)]
         done = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60)
         load.join(timeout=seconds + 70)
         if done.returncode != 0 or not out.exists():
