@@ -14,6 +14,7 @@ import math
 from typing import Any
 
 import numpy as np
+import orjson
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from .engine import NAME_RE, Model
@@ -118,35 +119,36 @@ def _range_text(model: Model) -> str:
     return "Values must be within float32 range (|x| <= 3.4e38)"
 
 
+_INT_CHARS = b"0123456789-,[] \t\r\n"  # what integer arrays are written with
+_NUMBER_CHARS = _INT_CHARS + b".eE+"  # ... and any JSON numbers
+
+
 def body_kind(body: bytes, data: dict, field: str) -> str:
     """How the numbers of a validated JSON body can be converted: ``"int"``, ``"float"`` or
-    ``"exact"``, decided by counting a few bytes (about 1 us per pass on a 3 KB body).
+    ``"exact"``, decided in about a microsecond by deleting bytes.
 
-    After the envelope check the only strings in the body are its keys and the model name, so
-    when the counts of ``"``, ``u`` and ``a`` match what those account for, the arrays hold no
-    strings, no ``true`` (u), ``false`` (a) and no ``null`` (u), and NumPy may convert them without
-    looking at types (NumPy would turn ``True`` into 1 and ``"7"`` into 7). When ``.``, ``e`` and
-    ``E`` are also accounted for, every number is an integer, and ``np.array(..., dtype=int64)``
-    is the fastest conversion there is. Anything else takes the exact path, which checks each
-    element in Python and reports its field path.
+    Delete from the body every byte that integer arrays are written with (digits, ``-``, ``,``,
+    brackets, whitespace): if what is left is exactly the envelope (the keys and the model name,
+    rebuilt from ``data`` and put through the same deletion), the arrays hold integers and nothing
+    else, and ``np.array(..., dtype=int64)`` is the fastest conversion there is. If it matches
+    once ``.``, ``e``, ``E`` and ``+`` are deleted as well, they hold numbers only. Anything else
+    (a string, ``true``/``false``/``null``, an object, an escape) takes the exact path, which checks
+    every element in Python and says where the input is wrong: NumPy itself would silently turn
+    ``True`` into 1 and ``"7"`` into 7.
     """
-    name = data.get("model")
-    text = field + ("model" + name if isinstance(name, str) else "")
-    quotes = 2 * len(data) + (2 if isinstance(name, str) else 0)
-    if (
-        body.count(b'"') != quotes
-        or body.count(b"u") != text.count("u")
-        or body.count(b"a") != text.count("a")
-        or b"\\" in body
-    ):
-        return "exact"
-    if (
-        body.count(b".") == text.count(".")
-        and body.count(b"e") == text.count("e")
-        and body.count(b"E") == text.count("E")
-    ):
+    envelope = (
+        b"{"
+        + b"".join(
+            orjson.dumps(k) + b":" + (orjson.dumps(v) if isinstance(v, str) else b"")
+            for k, v in data.items()
+        )
+        + b"}"
+    )
+    if body.translate(None, _INT_CHARS) == envelope.translate(None, _INT_CHARS):
         return "int"
-    return "float"
+    if body.translate(None, _NUMBER_CHARS) == envelope.translate(None, _NUMBER_CHARS):
+        return "float"
+    return "exact"
 
 
 def to_batch(items: list, field: str, model: Model, kind: str = "exact") -> np.ndarray:

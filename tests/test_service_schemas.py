@@ -183,6 +183,11 @@ def test_to_batch_fast_and_slow_paths_agree(tiny_models):
         (b'{"images": [[1, null]]}', "exact"),
         (b'{"images": [[1, "2"]]}', "exact"),
         (b'{"imag\\u0065s": [[1, 2]]}', "exact"),
+        (b'{"images": [[1, {}]]}', "exact"),
+        (b'{"images": [[1, []]]}', "int"),  # well-typed, wrong shape: the shape check says so
+        (b'{"images": [[1, 2]], "images": [[3, 4]]}', "exact"),
+        (b'{ "model" : "m-1.e" ,\n "features" : [ [ -1 , 2 ] ] }', "int"),
+        (b'{"model": "m", "features": [[1, 2]], "model": "m"}', "exact"),
     ],
 )
 def test_body_kind(body, kind):
