@@ -22,7 +22,8 @@ ENV PATH=/opt/venv/bin:$PATH \
     WEB_CONCURRENCY=2 \
     OPENBLAS_NUM_THREADS=1 \
     OMP_NUM_THREADS=1 \
-    MLPSERVE_MODEL_DIR=/app/models
+    MLPSERVE_MODEL_DIR=/app/models \
+    MLPSERVE_REQUIRED_MODELS=mnist,regression
 WORKDIR /app
 COPY --from=build /opt/venv /opt/venv
 COPY service/ /app/service/

@@ -53,7 +53,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     logger.setLevel(app.config["LOG_LEVEL"])
     app.logger.setLevel(app.config["LOG_LEVEL"])
 
-    engine = Engine.from_dir(app.config["MODEL_DIR"])
+    engine = Engine.from_dir(app.config["MODEL_DIR"], app.config["REQUIRED_MODELS"])
     for name, model in engine.models.items():
         logger.info("loaded model %s version %s (%s)", name, model.version, model.task)
     for name, reason in engine.failures.items():

@@ -1,9 +1,10 @@
 """The HTTP layer: routes, body handling, the one error handler. The engine does the rest.
 
 Per-request work on the hot path (one JSON image) is kept to: read the body straight from the
-WSGI stream, ``orjson.loads``, the marshmallow envelope, one ``np.asarray`` plus two reductions,
-the forward pass, ``orjson.dumps``. ``request.get_json`` and Flask's JSON provider are bypassed
-(they cost several times more on 784-number bodies).
+WSGI stream, ``orjson.loads``, the marshmallow envelope, one byte deletion to prove the arrays
+hold plain integers, one ``np.array`` plus two reductions, the forward pass, ``orjson.dumps``.
+``request.get_json`` and Flask's JSON provider are bypassed (they cost several times more on
+784-number bodies).
 """
 
 from __future__ import annotations

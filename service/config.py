@@ -21,6 +21,9 @@ DEFAULTS: dict[str, Any] = {
     # Decoded-size cap of an uploaded image, checked from its header before decoding (422 above).
     "MAX_IMAGE_PIXELS": 4096 * 4096,
     "LOG_LEVEL": "INFO",
+    # Models whose file must be there for /ready to answer 200 (comma-separated names); every
+    # file that is there must load in any case.
+    "REQUIRED_MODELS": "",
     # The model used when a request names none, by input kind.
     "DEFAULT_IMAGE_MODEL": "mnist",
     "DEFAULT_FEATURES_MODEL": "regression",
@@ -49,6 +52,12 @@ def check(config: dict[str, Any]) -> None:
         config[key] = value
     for key in _STRS:
         config[key] = str(config[key])
+    required = config["REQUIRED_MODELS"]
+    if isinstance(required, str):
+        required = [n.strip() for n in required.split(",")]
+    if not isinstance(required, list | tuple):
+        raise ConfigError(f"REQUIRED_MODELS must be comma-separated names, got {required!r}")
+    config["REQUIRED_MODELS"] = tuple(str(n) for n in required if str(n))
     level = str(config["LOG_LEVEL"]).upper()
     if level not in logging.getLevelNamesMapping():
         raise ConfigError(f"LOG_LEVEL {config['LOG_LEVEL']!r} is not a logging level")

@@ -569,7 +569,9 @@ class Engine:
         self.model_dir = model_dir
 
     @classmethod
-    def from_dir(cls, model_dir: str | Path) -> Engine:
+    def from_dir(cls, model_dir: str | Path, required: tuple[str, ...] = ()) -> Engine:
+        """Load every ``*.npz`` of ``model_dir``; a name in ``required`` without a file is a
+        failure too (``missing``)."""
         model_dir = Path(model_dir)
         models: dict[str, Model] = {}
         failures: dict[str, str] = {}
@@ -584,6 +586,9 @@ class Engine:
                 failures[name] = str(e)
             except Exception as e:  # never let one bad file take the process down
                 failures[name] = f"unexpected error while loading: {type(e).__name__}: {e}"
+        for name in required:
+            if name not in models and name not in failures:
+                failures[name] = f"missing: no {name}.npz in {str(model_dir)!r}"
         if not models and not failures:
             failures["*"] = f"no *.npz model in {str(model_dir)!r}"
         return cls(models, failures, str(model_dir))

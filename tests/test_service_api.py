@@ -169,5 +169,11 @@ def test_config_layers(monkeypatch, tiny_models):
     monkeypatch.setenv("MLPSERVE_MAX_BATCH", "many")
     with pytest.raises(ConfigError, match="MAX_BATCH"):
         create_app()
+    monkeypatch.setenv("MLPSERVE_MAX_BATCH", "4")
+    monkeypatch.setenv("MLPSERVE_REQUIRED_MODELS", "mnist, moons")
+    assert create_app().config["REQUIRED_MODELS"] == ("mnist", "moons")
+    monkeypatch.setenv("MLPSERVE_REQUIRED_MODELS", "mnist,digits")
+    r = create_app().test_client().get("/ready")
+    assert r.status_code == 503 and r.get_json()["reasons"]["digits"].startswith("missing")
     with pytest.raises(ConfigError, match="LOG_LEVEL"):
         create_app({"MAX_BATCH": 2, "LOG_LEVEL": "loud"})

@@ -272,3 +272,15 @@ def test_batch1_sparse_inputs(tmp_path, contract_arrays, write_npz, zeros):
         np.testing.assert_allclose(
             model.forward(x[i : i + 1]), want[i : i + 1], rtol=1e-5, atol=1e-6
         )
+
+
+def test_required_models_that_are_missing_make_the_engine_not_ready(
+    tmp_path, contract_arrays, write_npz
+):
+    write_npz(tmp_path, contract_arrays(name="good"))
+    engine = Engine.from_dir(tmp_path, required=("good", "mnist"))
+    assert not engine.ready
+    assert engine.failures["mnist"].startswith("missing")
+    with pytest.raises(ModelUnavailableError):
+        engine.get("mnist")
+    assert Engine.from_dir(tmp_path, required=("good",)).ready
