@@ -76,8 +76,8 @@ class RandomAffine:
 
     def take(self, order: np.ndarray, rng: np.random.Generator, out: np.ndarray) -> None:
         """Write the images ``order``, each randomly warped, into ``out`` of shape (n, h*w)."""
-        for start in range(0, len(order), 4096):
-            chunk = order[start : start + 4096]
+        for start in range(0, len(order), 256):  # small chunks keep temporaries in cache
+            chunk = order[start : start + 256]
             out[start : start + len(chunk)] = self._warp(chunk, rng)
 
     def _warp(self, idx: np.ndarray, rng: np.random.Generator) -> np.ndarray:
