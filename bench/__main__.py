@@ -18,7 +18,7 @@ from typing import Any
 
 from bench.engine_bench import run_engine
 from bench.http.section import run_http_section
-from bench.machine import describe_machine
+from bench.machine import cpu_snapshot, describe_machine, others_share
 from bench.proc import REPO
 from bench.profile_section import run_profile
 from bench.report import write_report
@@ -37,8 +37,9 @@ SECTIONS = {
 def measure(settings: Settings, sections: list[str]) -> dict[str, Any]:
     """Run the chosen sections; each one's result, or its error and traceback."""
     results: dict[str, Any] = {"quick": settings.quick, "machine": describe_machine()}
+    start = cpu_snapshot()
     for name in sections:
-        started = time.perf_counter()
+        started, section_start = time.perf_counter(), cpu_snapshot()
         print(f"[bench] section {name}", flush=True)
         try:
             results[name] = SECTIONS[name](settings)
@@ -46,7 +47,9 @@ def measure(settings: Settings, sections: list[str]) -> dict[str, Any]:
             traceback.print_exc()
             results[name] = {"error": f"{type(exc).__name__}: {exc}"}
         results[name]["section_seconds"] = time.perf_counter() - started
+        results[name]["others_share"] = others_share(section_start)
     results["machine"]["loadavg_at_end"] = os.getloadavg()
+    results["machine"]["others_share"] = others_share(start)
     return results
 
 

@@ -2,7 +2,9 @@
 
 import os
 import platform
+import resource
 import subprocess
+import time
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
@@ -53,3 +55,27 @@ def describe_machine() -> dict[str, Any]:
         "peer_venvs": {name: " ".join(spec) for name, spec in SPECS.items()},
         "wrk": _wrk_version(),
     }
+
+
+def cpu_snapshot() -> tuple[float, float, float]:
+    """(machine-wide busy CPU seconds, this process's and its reaped children's, wall seconds)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    busy = (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+    own = sum(
+        getattr(resource.getrusage(who), f)
+        for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+        for f in ("ru_utime", "ru_stime")
+    )
+    return busy, own, time.monotonic()
+
+
+def others_share(start: tuple[float, float, float]) -> float:
+    """Share of the machine's cores used by processes that are not this run's, since `start`.
+
+    The bench's own children (servers, wrk, timed children) count as its own once reaped, which
+    every section does before it returns.
+    """
+    busy0, own0, t0 = start
+    busy1, own1, t1 = cpu_snapshot()
+    return max(0.0, ((busy1 - busy0) - (own1 - own0)) / ((t1 - t0) * (os.cpu_count() or 1)))

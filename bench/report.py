@@ -25,6 +25,20 @@ TITLES = {
 MARK = {True: "✅ met", False: "❌ missed", None: "- not measured"}
 
 
+def _busy(results: dict) -> str:
+    """Other processes' share of the cores, overall and per section, bold when it distorts."""
+    share = results["machine"].get("others_share")
+    if share is None:
+        return "an unknown share"
+    parts = [
+        f"{name} {100 * results[name]['others_share']:.0f} %"
+        for name in ("training", "engine", "http", "profile")
+        if "others_share" in results.get(name, {})
+    ]
+    text = f"{100 * share:.0f} %" + (f" ({', '.join(parts)})" if parts else "")
+    return f"**{text}: figures are distorted**" if share > 0.1 else text
+
+
 def _f(value: float | None, fmt: str, scale: float = 1.0) -> str:
     return "-" if value is None else format(value * scale, fmt)
 
@@ -410,7 +424,8 @@ def write_report(results: dict[str, Any], out_dir: Path, final: bool) -> Path:
         f"Linux {machine['kernel']}, Python {machine['python']}, NumPy "
         f"{machine['packages']['numpy']} with {blas}; load average "
         f"{machine['loadavg_at_start'][0]:.2f} at the start and "
-        f"{machine.get('loadavg_at_end', [float('nan')])[0]:.2f} at the end. "
+        f"{machine.get('loadavg_at_end', [float('nan')])[0]:.2f} at the end; other processes "
+        f"used {_busy(results)} of the cores during the run. "
         "The machine is shared and noisy: every figure is a median over repeated, alternated "
         "runs (A B A B), and every comparison is a ratio to a peer measured in the same run. "
         "Absolute numbers are shown for context, never asserted.",

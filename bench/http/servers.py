@@ -62,6 +62,7 @@ def _gunicorn_env(launch: Launch) -> dict[str, str]:
         "PORT": str(launch.port),
         "WEB_CONCURRENCY": "2",
         "MLPSERVE_MODEL_DIR": str(launch.model_dir),
+        "MLPSERVE_REQUIRED_MODELS": launch.model_name,  # ready means the served model is in
     }
 
 
