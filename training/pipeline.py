@@ -5,6 +5,7 @@ Nothing is written until training has finished, so a diverged run leaves no arti
 
 import dataclasses
 import math
+import os
 import platform
 import time
 from dataclasses import dataclass
@@ -143,6 +144,8 @@ def run(config: TrainConfig, out_dir: str | Path = "models", progress: bool = Tr
             "stopped_early": history.stopped_early,
             "mean_epoch_seconds": round(float(np.mean(epoch_seconds)), 4),
             "min_epoch_seconds": round(float(np.min(epoch_seconds)), 4),
+            "blas_threads": os.environ.get("OPENBLAS_NUM_THREADS", "default"),
+            "cpu_count": os.cpu_count(),
             "history": _json_safe(history.rows),
         },
         "libraries": {"python": platform.python_version()}
