@@ -21,7 +21,8 @@ row-major matrix-vector product; batches use ``X @ WT_i.T`` without any copy. Th
 ``(in, out)`` C-contiguous so that a batch-1 input that is mostly zeros (an MNIST digit is about
 80 % background) multiplies only the weight rows of its non-zero values: after the fold, a raw zero
 contributes exactly nothing, and reading a fifth of the largest matrix is the biggest saving there
-is in a memory-bound product.
+is in a memory-bound product. (Gathering rows copies them, so it pays only below about a quarter
+of non-zero values; the outputs of relu layers, about half zeros, are not worth it.)
 """
 
 from __future__ import annotations
@@ -200,7 +201,7 @@ class Model:
         # Layer 0: only the rows of the non-zero inputs when they are few (see module docstring).
         o = bufs[0]
         nz = x.nonzero()[0]
-        if len(nz) * 2 < len(x):
+        if len(nz) * 4 < len(x):  # measured: gathering rows pays below about a quarter
             np.dot(x.take(nz), self.W0.take(nz, axis=0), out=o)
         else:
             np.dot(x, self.W0, out=o)
