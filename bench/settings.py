@@ -9,6 +9,7 @@ class Settings:
 
     quick: bool
     train_passes: int  # alternated passes over ours / reference / torch / sgemm
+    train_threads: tuple[int, ...]  # BLAS/OpenMP thread counts to train at, the same for all
     train_batches: int  # 0: whole epochs; else partial epochs of this many batches, extrapolated
     engine_passes: int
     engine_calls1: int
@@ -25,6 +26,7 @@ class Settings:
 FULL = Settings(
     quick=False,
     train_passes=2,
+    train_threads=(1, 2),
     train_batches=0,
     engine_passes=3,
     engine_calls1=3000,
@@ -40,6 +42,7 @@ FULL = Settings(
 QUICK = Settings(
     quick=True,
     train_passes=1,
+    train_threads=(1,),
     train_batches=150,
     engine_passes=1,
     engine_calls1=1000,

@@ -1,8 +1,10 @@
 """Training section: one epoch of `mnist-seed` — ours, the reference, PyTorch, the sgemm ceiling.
 
-Each implementation runs in its own child process with the same thread count (2: the machine's
-cores), in alternated passes; the time-to-accuracy of the `mnist` preset is read from the per-epoch
-history in the shipped model card (re-training it would take most of the bench's time budget).
+Each implementation runs in its own child process, all with the same BLAS/OpenMP thread count, in
+alternated passes, at every thread count of the settings (1: what `make train` uses, immune to a
+busy neighbour; 2: the machine's cores, fastest when it is idle). The time-to-accuracy of the
+`mnist` preset is read from the per-epoch history in the shipped model card (re-training it would
+take most of the bench's time budget).
 """
 
 import json
@@ -15,11 +17,10 @@ from bench.models import MODELS
 from bench.proc import run_json, single_thread_env
 from bench.settings import Settings
 
-THREADS = 2
 TARGETS = (0.98, 0.99)
 
 
-def _commands(settings: Settings, data: str) -> dict[str, Any]:
+def _commands(settings: Settings, data: str, threads: int) -> dict[str, Any]:
     """argv builders per implementation (built lazily: the torch venv may need installing)."""
     main = [sys.executable, "-m", "bench.epoch"]
     part = ["--batches", str(settings.train_batches)] if settings.train_batches else []
@@ -34,7 +35,7 @@ def _commands(settings: Settings, data: str) -> dict[str, Any]:
             "--data",
             data,
             "--threads",
-            str(THREADS),
+            str(threads),
             *part,
         ],
         "sgemm": lambda: [*main, "sgemm", "--data", data, *part],
@@ -67,19 +68,22 @@ def time_to_accuracy() -> dict[str, Any]:
 
 
 def run_training(settings: Settings) -> dict[str, Any]:
-    """All epoch timings (per implementation: one result or error per pass) and time-to-accuracy."""
+    """Epoch timings per thread count and implementation (one result or error per pass), and
+    the time-to-accuracy."""
     data = str(mnist_train_path())
-    env = single_thread_env(THREADS)
-    runs: dict[str, list] = {}
+    runs: dict[str, dict[str, list]] = {}
     for n in range(settings.train_passes):
-        for name, argv in _commands(settings, data).items():
-            print(f"[bench] training pass {n + 1}/{settings.train_passes}: {name}", flush=True)
-            try:
-                runs.setdefault(name, []).append(run_json(argv(), env, timeout=300))
-            except Exception as exc:  # recorded; the other implementations still run
-                runs.setdefault(name, []).append({"error": f"{type(exc).__name__}: {exc}"})
+        for threads in settings.train_threads:
+            env = single_thread_env(threads)
+            for name, argv in _commands(settings, data, threads).items():
+                print(f"[bench] training pass {n + 1}: {name}, {threads} thread(s)", flush=True)
+                per = runs.setdefault(str(threads), {}).setdefault(name, [])
+                try:
+                    per.append(run_json(argv(), env, timeout=300))
+                except Exception as exc:  # recorded; the other implementations still run
+                    per.append({"error": f"{type(exc).__name__}: {exc}"})
     try:
         tta = time_to_accuracy()
     except (KeyError, ValueError) as exc:
         tta = {"error": f"model card unreadable: {type(exc).__name__}: {exc}"}
-    return {"threads": THREADS, "runs": runs, "time_to_accuracy": tta}
+    return {"runs": runs, "time_to_accuracy": tta}
