@@ -80,7 +80,8 @@ dockerd --host "unix://$W/docker.sock" --data-root "$CACHE/root" --exec-root "$W
     >"$W/dockerd.log" 2>&1 &
 DOCKERD_PID=$!
 export DOCKER_HOST="unix://$W/docker.sock"
-for _ in $(seq 300); do
+deadline=$((SECONDS + 30))
+while ((SECONDS < deadline)); do
     docker version >/dev/null 2>&1 && break
     kill -0 "$DOCKERD_PID" 2>/dev/null || { cat "$W/dockerd.log"; fail "dockerd exited"; }
     sleep 0.1
@@ -139,7 +140,8 @@ PY
 }
 
 ready=""
-for _ in $(seq 600); do
+deadline=$((SECONDS + 30))
+while ((SECONDS < deadline)); do
     out=$(probe /ready)
     [[ $out == 200* ]] && { ready=1; break; }
     [[ $(docker inspect -f '{{.State.Running}}' "$CONTAINER") == true ]] || fail "container exited"
@@ -171,7 +173,8 @@ uid=$(docker exec "$CONTAINER" id -u)
 say "container user id $uid (not root)"
 
 health=""
-for _ in $(seq 300); do
+deadline=$((SECONDS + 30))
+while ((SECONDS < deadline)); do
     health=$(docker inspect -f '{{.State.Health.Status}}' "$CONTAINER")
     [[ $health == healthy ]] && break
     [[ $health == unhealthy ]] && fail "HEALTHCHECK reports unhealthy"
