@@ -192,18 +192,19 @@ class MLP:
         self._inputs = [h]  # input of each layer, (n, w_i)
         self._hidden = []  # post-activation, pre-dropout, of each hidden layer
         last = len(self.W) - 1
-        for i in range(last + 1):
+        for i in range(last):
             a = ws.a[i]
             np.matmul(h, self.W[i], out=a)  # (n, w_{i+1})
             a += self.b[i]
-            if i == last:
-                np.copyto(ws.logits, a)
-                return OUTPUT_ACTIVATIONS[self.activations[i]](a)
             HIDDEN_ACTIVATIONS[self.activations[i]](a)
             self._hidden.append(a)
             h = self._drop(a, i + 1, p_hidden, rng) if self._dropout else a
             self._inputs.append(h)
-        raise AssertionError("unreachable")
+        a = ws.a[last]
+        np.matmul(h, self.W[last], out=a)  # (n, k)
+        a += self.b[last]
+        np.copyto(ws.logits, a)
+        return OUTPUT_ACTIVATIONS[self.activations[last]](a)
 
     @property
     def last_logits(self) -> np.ndarray:

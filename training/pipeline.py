@@ -38,7 +38,9 @@ class RunResult:
     card_path: Path
 
 
-def targets(data: Dataset, y: np.ndarray, prep: Preprocessing, smoothing: float = 0.0):
+def targets(
+    data: Dataset, y: np.ndarray, prep: Preprocessing, smoothing: float = 0.0
+) -> np.ndarray:
     """Training targets of shape (n, k), float32: one-hot (smoothed), 0/1, or standardised."""
     if data.labels is None:
         return prep.targets(y)

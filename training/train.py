@@ -107,7 +107,7 @@ def fit(
         Validation inputs and un-smoothed targets, for model selection and early stopping.
     config : TrainConfig
     image_shape : (int, int), optional
-        Needed when ``config.shift > 0``.
+        Height and width of image inputs; needed for ``shift``, ``rotate`` and ``scale``.
     progress : bool
         Show a tqdm bar with the running loss and accuracy.
 
