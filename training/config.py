@@ -130,10 +130,11 @@ PRESETS: dict[str, TrainConfig] = {
         output="sigmoid",
         loss="binary_cross_entropy",
         lr=1e-2,
+        schedule="cosine",
         batch_size=32,
         epochs=100,
         patience=20,
-        description="2-16-16-1 tanh binary classifier on scikit-learn's make_moons",
+        description="2-16-16-1 tanh binary classifier on scikit-learn's make_moons, Adam + cosine",
     ),
     "tiny": TrainConfig(
         name="tiny",

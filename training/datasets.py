@@ -110,7 +110,7 @@ def regression(config: TrainConfig) -> Dataset:
         provenance={
             "dataset": "synthetic 1-D regression",
             **{k: list(v) if isinstance(v, tuple) else v for k, v in spec.items()},
-            "noise_var": spec["noise_sigma"] ** 2,
+            "noise_var": round(spec["noise_sigma"] ** 2, 12),
             "n_train": len(X_train),
             "n_val": len(X_val),
             "n_test": spec["n_test"],

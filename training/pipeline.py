@@ -115,7 +115,7 @@ def run(config: TrainConfig, out_dir: str | Path = "models", progress: bool = Tr
     )
     out = artifact.output(data.X_test)  # (n_test, k)
     if data.labels is None:
-        metrics = regression_report(data.y_test, out, REGRESSION["noise_sigma"] ** 2)
+        metrics = regression_report(data.y_test, out, data.provenance["noise_var"])
     else:
         pred = out.argmax(axis=1) if out.shape[1] > 1 else (out[:, 0] > 0.5).astype(np.int64)
         metrics = classification_report(data.y_test, pred, len(data.labels))

@@ -150,7 +150,8 @@ def _fit(
     X_epoch = np.empty_like(X) if augmenter else None  # (n, d)
     x_buf, t_buf = np.empty((B, X.shape[1]), X.dtype), np.empty((B, T.shape[1]), T.dtype)
     history = History()
-    best_score, best_params, waited = -math.inf, [p.copy() for p in model.params], 0
+    best_score: tuple[float, ...] = (-math.inf,)
+    best_params, waited = [p.copy() for p in model.params], 0
     bar = tqdm(total=config.epochs * n_batches, disable=not progress, file=sys.stderr, ncols=100)
     for epoch in range(config.epochs):
         started = time.perf_counter()
@@ -211,7 +212,8 @@ def _fit(
         history.rows.append(row)
         if progress:
             bar.write(_summary(row), file=sys.stderr)
-        score = val_acc if classifier else -val_loss
+        # higher validation accuracy wins, lower loss breaks ties (regression: loss alone)
+        score = (val_acc, -val_loss) if classifier else (-val_loss,)
         if score > best_score:
             best_score, history.best_epoch, waited = score, epoch + 1, 0
             for dst, src in zip(best_params, judged.params, strict=True):
