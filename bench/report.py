@@ -26,17 +26,18 @@ MARK = {True: "✅ met", False: "❌ missed", None: "- not measured"}
 
 
 def _busy(results: dict) -> str:
-    """Other processes' share of the cores, overall and per section, bold when it distorts."""
+    """Other processes' share of the cores, overall and per section; a warning when it distorts."""
     share = results["machine"].get("others_share")
     if share is None:
-        return "an unknown share"
+        return "Other processes' use of the cores was not recorded."
     parts = [
         f"{name} {100 * results[name]['others_share']:.0f} %"
         for name in ("training", "engine", "http", "profile")
         if "others_share" in results.get(name, {})
     ]
-    text = f"{100 * share:.0f} %" + (f" ({', '.join(parts)})" if parts else "")
-    return f"**{text}: figures are distorted**" if share > 0.1 else text
+    text = f"Other processes used {100 * share:.0f} % of the cores during the run"
+    text += f" ({', '.join(parts)})." if parts else "."
+    return text + (" **The machine was busy: these figures are distorted.**" if share > 0.1 else "")
 
 
 def _f(value: float | None, fmt: str, scale: float = 1.0) -> str:
@@ -112,9 +113,11 @@ def _training(section: dict, per_threads: dict) -> list[str]:
         out[-1] += (
             "; ".join(parts)
             + f". Best validation accuracy {tta['best_val_accuracy']:.4f}, test accuracy "
-            f"{tta['test_accuracy']}, {tta['total_seconds']} s for {tta['epochs_run']} epochs. "
-            f"Read from {tta['source']} (the shipped training run, which shared the machine "
-            "with other work), not re-run by the bench."
+            f"{tta['test_accuracy']}, {tta['total_seconds']} s for {tta['epochs_run']} epochs "
+            f"with {tta.get('blas_threads', 'unknown')} BLAS thread(s). Read from "
+            f"{tta['source']} (the shipped training run, which may have shared the machine "
+            "with other work), not re-run by the bench: training seconds per epoch, "
+            "validation passes excluded."
         )
     return out
 
@@ -434,8 +437,7 @@ def write_report(results: dict[str, Any], out_dir: Path, final: bool) -> Path:
         f"Linux {machine['kernel']}, Python {machine['python']}, NumPy "
         f"{machine['packages']['numpy']} with {blas}; load average "
         f"{machine['loadavg_at_start'][0]:.2f} at the start and "
-        f"{machine.get('loadavg_at_end', [float('nan')])[0]:.2f} at the end; other processes "
-        f"used {_busy(results)} of the cores during the run. "
+        f"{machine.get('loadavg_at_end', [float('nan')])[0]:.2f} at the end. {_busy(results)} "
         "The machine is shared and noisy: every figure is a median over repeated, alternated "
         "runs (A B A B), and every comparison is a ratio to a peer measured in the same run. "
         "Absolute numbers are shown for context, never asserted.",

@@ -55,6 +55,7 @@ def time_to_accuracy() -> dict[str, Any]:
         "total_seconds": card["training"]["seconds"],
         "best_val_accuracy": max(r["val_accuracy"] for r in rows),
         "test_accuracy": card["metrics"].get("test_accuracy"),
+        "blas_threads": card["training"].get("blas_threads", "unknown"),
     }
     for target in TARGETS:
         elapsed, reached = 0.0, None
