@@ -15,14 +15,16 @@ once at load time:
 * a regression model's target de-standardisation ``y = y' * output_std + output_mean`` is folded
   into the last layer.
 
-Folds are computed in float64 and stored as float32. Weights after the first layer are kept
-transposed and C-contiguous (``WT_i`` of shape ``(out, in)``), which makes the batch-1 product a
-row-major matrix-vector product; batches use ``X @ WT_i.T`` without any copy. The first layer stays
-``(in, out)`` C-contiguous so that a batch-1 input that is mostly zeros (an MNIST digit is about
-80 % background) multiplies only the weight rows of its non-zero values: after the fold, a raw zero
-contributes exactly nothing, and reading a fifth of the largest matrix is the biggest saving there
-is in a memory-bound product. (Gathering rows copies them, so it pays only below about a quarter
-of non-zero values; the outputs of relu layers, about half zeros, are not worth it.)
+Folds are computed in float64 and stored as float32. Weights are kept transposed and C-contiguous
+(``WT_i`` of shape ``(out, in)``), which makes the batch-1 product a row-major matrix-vector
+product; batches use ``X @ WT_i.T`` without any copy.
+
+Batch 1 is memory-bound: reading the weights costs more than the arithmetic. Where a layer's input
+has exact zeros -- the raw input (an MNIST digit is ~18 % ink; after the fold a raw zero
+contributes exactly nothing) and the output of a ``relu`` layer (~13 % non-zero after the shipped
+model's first layer) -- and fewer than a quarter of its values are non-zero, only the weight rows
+of the non-zero values are read: ``h[nz] @ W[nz]``, from an ``(in, out)`` C-contiguous copy kept
+for that purpose. (Gathering copies the rows, so above about a quarter the dense product wins.)
 """
 
 from __future__ import annotations
@@ -140,10 +142,11 @@ class Model:
     path: str
     card: dict[str, Any] | None = None
     card_error: str | None = None
-    # Folded parameters, float32: W0 (in, out) C-contiguous; WT[i] (out, in), C-contiguous for
-    # i >= 1 and WT[0] = W0.T (a view); b[i] (out,).
-    W0: np.ndarray = field(default=None, repr=False)  # type: ignore[assignment]
+    # Folded parameters, float32: WT[i] (out, in), b[i] (out,); rows[i]: the same weights
+    # (in, out) C-contiguous where layer i's input can hold exact zeros (the raw input, or the
+    # output of a relu), else None. WT[0] is rows[0].T, a view.
     WT: list[np.ndarray] = field(default_factory=list, repr=False)
+    rows: list[np.ndarray | None] = field(default_factory=list, repr=False)
     b: list[np.ndarray] = field(default_factory=list, repr=False)
     _hidden: list = field(default_factory=list, repr=False)
     _bounded: bool = True
@@ -198,20 +201,18 @@ class Model:
         bufs = self._buffers()
         hidden = self._hidden
         last = len(self.WT) - 1
-        # Layer 0: only the rows of the non-zero inputs when they are few (see module docstring).
-        o = bufs[0]
-        nz = x.nonzero()[0]
-        if len(nz) * 4 < len(x):  # measured: gathering rows pays below about a quarter
-            np.dot(x.take(nz), self.W0.take(nz, axis=0), out=o)
-        else:
-            np.dot(x, self.W0, out=o)
-        o += self.b[0]
-        if last:
-            hidden[0](o)
-        h = o
-        for i in range(1, last + 1):
+        h = x
+        for i in range(last + 1):
             o = bufs[i]
-            np.dot(self.WT[i], h, out=o)
+            rows = self.rows[i]
+            if rows is not None:
+                nz = h.nonzero()[0]
+                if len(nz) * 4 < len(h):  # measured: gathering pays below about a quarter
+                    np.dot(h.take(nz), rows.take(nz, axis=0), out=o)
+                else:
+                    np.dot(self.WT[i], h, out=o)
+            else:
+                np.dot(self.WT[i], h, out=o)
             o += self.b[i]
             if i < last:
                 hidden[i](o)
@@ -489,7 +490,7 @@ def _build(npz: dict[str, np.ndarray], path: Path, sha256: str) -> Model:
     if unexpected:
         raise ArtifactError(f"unexpected key(s) {', '.join(map(repr, unexpected))}")
 
-    W0, WT, bf = _fold(W, b, acts, scale, mean, std, out_mean, out_std)
+    WT, rows, bf = _fold(W, b, acts, scale, mean, std, out_mean, out_std)
     model = Model(
         name=name,
         version=version,
@@ -503,8 +504,8 @@ def _build(npz: dict[str, np.ndarray], path: Path, sha256: str) -> Model:
         labels=labels,
         sha256=sha256,
         path=str(path),
-        W0=W0,
         WT=WT,
+        rows=rows,
         b=bf,
         _hidden=[_HIDDEN[a] for a in acts[:-1]],
         _bounded=bool(np.isfinite(in_min) and np.isfinite(in_max)),
@@ -534,10 +535,14 @@ def _fold(W, b, acts, scale, mean, std, out_mean, out_std):
         b64[-1] = b64[-1] * s + out_mean.astype(np.float64)
     W0 = np.ascontiguousarray(W64[0], dtype=np.float32)  # (in, out)
     WT = [W0.T] + [np.ascontiguousarray(w.T, dtype=np.float32) for w in W64[1:]]
+    rows: list[np.ndarray | None] = [W0]
+    for i in range(1, len(W64)):
+        relu_input = acts[i - 1] == "relu"
+        rows.append(np.ascontiguousarray(W64[i], dtype=np.float32) if relu_input else None)
     bf = [np.ascontiguousarray(v, dtype=np.float32) for v in b64]
     if not all(np.isfinite(w).all() for w in WT) or not all(np.isfinite(v).all() for v in bf):
         raise ArtifactError("folding the preprocessing overflows float32")
-    return W0, WT, bf
+    return WT, rows, bf
 
 
 def _load_card(model: Model, card_path: Path) -> None:

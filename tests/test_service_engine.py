@@ -284,3 +284,17 @@ def test_required_models_that_are_missing_make_the_engine_not_ready(
     with pytest.raises(ModelUnavailableError):
         engine.get("mnist")
     assert Engine.from_dir(tmp_path, required=("good",)).ready
+
+
+def test_batch1_gathers_rows_after_a_mostly_silent_relu(tmp_path, contract_arrays, write_npz):
+    a = contract_arrays(name="g", sizes=(10, 16, 8, 3), hidden=("relu", "relu"))
+    a["b_0"][:-2] = -1e3  # 14 of 16 first-layer units never fire: layer 1 gathers 2 rows
+    a["b_1"][:-1] = -1e3  # and layer 2 gathers 1
+    model = load_model(write_npz(tmp_path, a))
+    x = np.random.default_rng(4).uniform(0, 255, (4, 10)).astype(np.float32)
+    want = reference_forward(a, x)
+    for i in range(4):
+        np.testing.assert_allclose(
+            model.forward(x[i : i + 1]), want[i : i + 1], rtol=1e-5, atol=1e-6
+        )
+    np.testing.assert_allclose(model.forward(x), want, rtol=1e-5, atol=1e-6)
