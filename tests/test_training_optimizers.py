@@ -91,3 +91,25 @@ def test_weight_average_closed_form() -> None:
     average.update(model.params)  # t=2: decay min(0.5, 3/12) = 1/4
     np.testing.assert_allclose(average.model.W[0], 4.0 - (4.0 * 2 / 11) / 4)
     assert model.W[0][0, 0] == 4.0  # the trained weights are untouched
+
+
+def test_gradient_clipping_bounds_the_global_norm() -> None:
+    from training.train import _clip
+
+    grads = [np.array([3.0, 0.0]), np.array([[4.0]])]  # global norm 5
+    _clip(grads, 1.0)
+    np.testing.assert_allclose(grads[0], [0.6, 0.0])
+    np.testing.assert_allclose(grads[1], [[0.8]])
+    _clip(grads, 10.0)  # already inside the bound: unchanged
+    np.testing.assert_allclose(grads[1], [[0.8]])
+
+
+def test_weight_decay_shrinks_weights(tmp_path) -> None:
+    from training import make_config, run
+
+    norms = []
+    for decay in ("0", "0.05"):
+        config = make_config("tiny", {"weight_decay": decay, "optimizer": "sgd", "lr": "0.1"})
+        model = run(config, tmp_path / decay, progress=False).artifact.model
+        norms.append(sum(float(np.sum(W * W)) for W in model.W))
+    assert norms[1] < norms[0]
