@@ -31,24 +31,30 @@ class SGD:
         self._scratch: list[np.ndarray] = []  # one per parameter: no allocation per step
 
     def update(self, params: Sequence[np.ndarray], grads: Sequence[np.ndarray]) -> None:
-        """Take one step: ``params`` are changed in place."""
+        """Take one step: ``params`` are changed in place.
+
+        Plain SGD scales ``grads`` in place (``g *= lr; p -= g``), the cheapest update there is;
+        the training loop recomputes them before the next step anyway.
+        """
+        mu, lr = self.momentum, self.lr
+        if not mu:
+            for p, g in zip(params, grads, strict=True):
+                g *= lr
+                p -= g
+            return
         if not self._scratch:
             self._scratch = [np.empty_like(p) for p in params]
-            if self.momentum:
-                self.velocities = [np.zeros_like(p) for p in params]
-        mu, lr = self.momentum, self.lr
+            self.velocities = [np.zeros_like(p) for p in params]
         for i, (p, g) in enumerate(zip(params, grads, strict=True)):
             step = np.multiply(g, lr, out=self._scratch[i])  # lr g
-            if mu:
-                v = self.velocities[i]
-                v *= mu
-                v -= step  # v = mu v - lr g
-                if self.nesterov:
-                    p -= step
-                    step = np.multiply(v, -mu, out=step)  # then p += mu v
-                else:
-                    step = np.negative(v, out=step)
-            p -= step
+            v = self.velocities[i]
+            v *= mu
+            v -= step  # v = mu v - lr g
+            if self.nesterov:
+                p -= step
+                p += np.multiply(v, mu, out=step)  # p += mu v - lr g
+            else:
+                p += v
 
 
 class Adam:
