@@ -29,3 +29,12 @@ accesslog = None if _access.lower() in ("", "off", "0", "none") else _access
 # and the request id, written by a logger that formats only that (service/access_log.py; gunicorn's
 # default one builds a dict of every header and environ variable per request).
 logger_class = "service.access_log.AccessLogger"
+
+
+def pre_fork(server, worker):
+    """Move everything the master loaded (the app, the models) out of the garbage collector's
+    reach before forking: the workers' collections then never touch those objects, so their
+    pages stay shared with the master and a full collection scans only per-request garbage."""
+    import gc
+
+    gc.freeze()

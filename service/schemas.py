@@ -198,25 +198,27 @@ def to_batch(items: list, field: str, model: Model, kind: str = "exact") -> np.n
                     f"{field}: invalid input", {f"{field}.{i}": ["Not a list of numbers."]}
                 ) from None
     arr = arr.reshape(n, model.input_size)
-    # Range and finiteness in two reductions (NaN propagates through min/max). The bounds are
-    # clamped to float32's range, since the values are about to become float32.
-    lo, hi = arr.min(), arr.max()
-    if not (lo >= _lower(model) and hi <= _upper(model)):
+    # Range and finiteness (the bounds are clamped to float32's range, since the values are about
+    # to become float32). Integers from a range starting at 0 (pixels) need one reduction: seen as
+    # unsigned, a negative integer is huge. Otherwise two; NaN propagates through min/max.
+    lo, hi = _bounds(model)
+    if arr.dtype == np.int64 and lo == 0:
+        ok = arr.view(np.uint64).max() <= hi
+    else:
+        ok = arr.min() >= lo and arr.max() <= hi
+    if not ok:
         _range_errors(arr, field, model)
     return arr.astype(np.float32)
 
 
-def _lower(model: Model) -> float:
-    return max(model.input_min, -_F32_MAX)
-
-
-def _upper(model: Model) -> float:
-    return min(model.input_max, _F32_MAX)
+def _bounds(model: Model) -> tuple[float, float]:
+    return max(model.input_min, -_F32_MAX), min(model.input_max, _F32_MAX)
 
 
 def _range_errors(arr: np.ndarray, field: str, model: Model) -> None:
     with np.errstate(invalid="ignore"):
-        bad = ~np.isfinite(arr) | (arr < _lower(model)) | (arr > _upper(model))
+        lo, hi = _bounds(model)
+        bad = ~np.isfinite(arr) | (arr < lo) | (arr > hi)
     details: dict[str, list[str]] = {}
     text = _range_text(model)
     for i in np.flatnonzero(bad.any(axis=1))[:MAX_DETAILS].tolist():
