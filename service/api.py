@@ -249,20 +249,22 @@ def _http_message(e: HTTPException) -> tuple[str, dict[str, list[str]]]:
     return f"{e.name.lower()}", {}
 
 
-def register_error_handlers(app: Flask) -> None:
-    """Render every error as ``{"error": ..., "details": {...}}``: ours, werkzeug's, and any
-    unexpected exception (500, logged, never with a traceback in the response)."""
+def handle_error(e: Exception) -> Response:
+    """The one error handler: every error becomes ``{"error": ..., "details": {...}}``.
 
-    @app.errorhandler(ServiceError)
-    def _service_error(e: ServiceError) -> Response:
+    Ours (:class:`ServiceError`) carry their status and details; werkzeug's HTTP errors (unknown
+    route, wrong method, body over the cap while parsing a form) keep their status; anything else
+    is a server bug: logged with its traceback, answered 500 without it.
+    """
+    if isinstance(e, ServiceError):
         if isinstance(e, PayloadTooLargeError):
             _drain(request.environ)
             return _json(e.to_dict(), e.status, {"Connection": "close"})
         return _json(e.to_dict(), e.status)
-
-    @app.errorhandler(HTTPException)
-    def _http_error(e: HTTPException) -> Response:
+    if isinstance(e, HTTPException):
         code = e.code or 500
+        if code < 400:  # a routing redirect is not an error
+            return e.get_response()
         message, details = _http_message(e)
         headers = {}
         if code == 405 and getattr(e, "valid_methods", None):
@@ -271,11 +273,13 @@ def register_error_handlers(app: Flask) -> None:
             _drain(request.environ)
             headers["Connection"] = "close"
         return _json({"error": message, "details": details}, code, headers)
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    return _json({"error": "internal server error", "details": {}}, 500)
 
-    @app.errorhandler(Exception)
-    def _unexpected(e: Exception) -> Response:
-        log.exception("unhandled error on %s %s", request.method, request.path)
-        return _json({"error": "internal server error", "details": {}}, 500)
+
+def register_error_handlers(app: Flask) -> None:
+    """Route every exception, werkzeug's HTTP errors included, to :func:`handle_error`."""
+    app.register_error_handler(Exception, handle_error)
 
 
 # -- request ids --------------------------------------------------------------------------------
@@ -283,8 +287,8 @@ def register_error_handlers(app: Flask) -> None:
 
 def with_request_id(wsgi_app):
     """WSGI middleware: echo the client's ``X-Request-ID`` (printable ASCII, <= 128 chars) or
-    make one (``PID-COUNTER`` in hex), and put it on the response, where the gunicorn access log
-    reads it (``%({x-request-id}o)s``)."""
+    make one (``PID-COUNTER`` in hex), and put it on the response and in the environ, where the
+    access log (``service.access_log``) reads it."""
     counter = itertools.count(1)
 
     def app(environ, start_response):

@@ -177,3 +177,15 @@ def test_config_layers(monkeypatch, tiny_models):
     assert r.status_code == 503 and r.get_json()["reasons"]["digits"].startswith("missing")
     with pytest.raises(ConfigError, match="LOG_LEVEL"):
         create_app({"MAX_BATCH": 2, "LOG_LEVEL": "loud"})
+
+
+def test_a_server_bug_is_a_json_500_without_traceback(app, caplog):
+    def boom():
+        raise RuntimeError("secret internals")
+
+    app.add_url_rule("/boom", view_func=boom)
+    r = app.test_client().get("/boom")
+    assert r.status_code == 500
+    assert r.get_json() == {"error": "internal server error", "details": {}}
+    assert "secret" not in r.get_data(as_text=True)
+    assert "secret internals" in caplog.text  # logged, with its traceback, server-side
