@@ -16,8 +16,8 @@ once at load time:
   into the last layer.
 
 Folds are computed in float64 and stored as float32. Weights are kept transposed and C-contiguous
-(``WT_i`` of shape ``(out, in)``), which makes the batch-1 product a row-major matrix-vector
-product; batches use ``X @ WT_i.T`` without any copy.
+(``WT[i]`` of shape ``(out, in)``), which makes the batch-1 product a row-major matrix-vector
+product; batches use ``X @ WT[i].T`` without any copy.
 
 Batch 1 is memory-bound: reading the weights costs more than the arithmetic. Where a layer's input
 has exact zeros -- the raw input (an MNIST digit is ~18 % ink; after the fold a raw zero

@@ -2,10 +2,11 @@
 
 The envelope (``model``, exactly one of ``images``/``features``, a non-empty batch under the cap, no
 unknown keys) is a marshmallow schema. The numbers are not: a marshmallow field per pixel would
-cost more than the model, so :func:`to_batch` converts a whole batch with one ``np.asarray`` and
-checks shape, type, finiteness and range with a couple of reductions. Only when that fast path
-fails does a slow walk find *where* the input is wrong, so that every error is keyed by its field
-path (``images.3``, ``images.3.27``, ``features.0.1``).
+cost more than the model, so :func:`to_batch` converts a whole batch with one ``np.array`` (after
+:func:`body_kind` has proved from the raw bytes that the arrays hold only numbers) and checks
+shape, finiteness and range with one or two reductions. Only when that fast path fails does a slow
+walk find *where* the input is wrong, so that every error is keyed by its field path
+(``images.3``, ``images.3.27``, ``features.0.1``).
 """
 
 from __future__ import annotations
