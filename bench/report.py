@@ -63,7 +63,8 @@ def _training(section: dict, per_threads: dict) -> list[str]:
     out = [
         "One epoch of the `mnist-seed` recipe (784-256-128-64-10 sigmoid, softmax cross-entropy, "
         "plain SGD lr 0.5, batch 64, unscaled randn init) over the same 60,000 MNIST images "
-        "(938 batches), each implementation in its own process with the same BLAS/OpenMP thread "
+        "(938 batches; `make train`'s own mnist-seed epoch covers its training split, 55,000 "
+        "images), each implementation in its own process with the same BLAS/OpenMP thread "
         "count: 1 (what `make train` uses: immune to a busy neighbour) and 2 (the machine's "
         "cores: faster when it is idle, 10-20x slower when another process is busy, because "
         "OpenBLAS's two threads wait for each other). Ours is `training.train.fit` (its own "
