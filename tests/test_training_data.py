@@ -113,3 +113,12 @@ def test_moons_and_digits_splits() -> None:
     assert digits.X_train.shape[1] == 64 and digits.input_shape == (8, 8)
     n = len(digits.X_train) + len(digits.X_val) + len(digits.X_test)
     assert n == 1797
+
+
+def test_cache_folder_follows_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    from training.mnist import data_dir
+
+    monkeypatch.setenv("MLPSERVE_DATA_DIR", str(tmp_path))
+    assert data_dir() == tmp_path
+    monkeypatch.delenv("MLPSERVE_DATA_DIR")
+    assert data_dir() == Path.home() / ".cache" / "mlpserve"
