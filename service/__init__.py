@@ -26,7 +26,13 @@ from typing import Any  # noqa: E402
 from flask import Flask  # noqa: E402
 
 from . import config as _config  # noqa: E402
-from .api import Service, bp, register_error_handlers, with_request_id  # noqa: E402
+from .api import (  # noqa: E402
+    Service,
+    bp,
+    json_fast_path,
+    register_error_handlers,
+    with_request_id,
+)
 from .engine import Engine  # noqa: E402
 
 __all__ = ["create_app"]
@@ -58,8 +64,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         logger.info("loaded model %s version %s (%s)", name, model.version, model.task)
     for name, reason in engine.failures.items():
         logger.error("model %s not loaded: %s", name, reason)
-    app.extensions["mlpserve"] = Service(engine, app.config)
+    service = app.extensions["mlpserve"] = Service(engine, app.config)
     app.register_blueprint(bp)
     register_error_handlers(app)
-    app.wsgi_app = with_request_id(app.wsgi_app)
+    app.wsgi_app = with_request_id(json_fast_path(app.wsgi_app, service))
     return app
