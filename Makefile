@@ -8,7 +8,7 @@ HOST ?= 0.0.0.0
 PORT ?= 8000
 SHIPPED := models/mnist.npz models/mnist-seed.npz models/regression.npz models/moons.npz
 
-.PHONY: install train serve test lint bench bench-quick docker-check clean
+.PHONY: install models train serve test lint bench bench-quick docker-check clean
 
 install: $(VENV)/.installed
 
@@ -32,13 +32,12 @@ train: install
 	OPENBLAS_NUM_THREADS=$(TRAIN_THREADS) $(PY) -m training regression
 	OPENBLAS_NUM_THREADS=$(TRAIN_THREADS) $(PY) -m training moons
 
-$(SHIPPED):
-	$(MAKE) train
-
-# Train once if any shipped model is missing (listing $(SHIPPED) as prerequisites would run the
-# whole `make train` once per missing file), then serve.
-serve: install
+# Train once if any shipped model is missing (listing $(SHIPPED) as file prerequisites would run
+# the whole `make train` once per missing file).
+models: install
 	@for f in $(SHIPPED); do [ -f $$f ] || { $(MAKE) train; break; }; done
+
+serve: models
 	HOST=$(HOST) PORT=$(PORT) $(VENV)/bin/gunicorn -c service/gunicorn.conf.py 'service:create_app()'
 
 test: install
@@ -56,8 +55,7 @@ bench: install
 bench-quick: install
 	$(PY) -m bench --quick
 
-docker-check: install
-	@for f in $(SHIPPED); do [ -f $$f ] || { $(MAKE) train; break; }; done
+docker-check: models
 	bash docker/check.sh
 
 clean:
