@@ -301,16 +301,11 @@ class Model:
         return d
 
     def metrics(self) -> dict[str, Any] | None:
-        """Test metrics quoted from the model card ``NAME.json`` (top level or ``metrics``)."""
-        if not self.card:
+        """The test metrics of the model card ``NAME.json`` (its ``metrics`` object)."""
+        metrics = (self.card or {}).get("metrics")
+        if not isinstance(metrics, dict):
             return None
-        found: dict[str, Any] = {}
-        for source in (self.card, self.card.get("metrics"), self.card.get("test")):
-            if isinstance(source, dict):
-                for key in CARD_METRIC_KEYS:
-                    if key in source and key not in found:
-                        found[key] = source[key]
-        return found or None
+        return {k: metrics[k] for k in CARD_METRIC_KEYS if k in metrics} or None
 
 
 def _json_float(v: float) -> float | None:
