@@ -17,7 +17,7 @@ def _single_points(http: dict[str, Any]) -> list[int]:
 
 def throughput_chart(http: dict[str, Any], path: Path) -> Path:
     """Single-image req/s against connections per server, and batch-of-64 images/s."""
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2), width_ratios=[3, 2])
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 5), width_ratios=[3, 2])
     conns = _single_points(http)
     for rec in http.values():
         ys = [rec["points"].get(f"single@{c}", {}).get("rps") for c in conns]
@@ -28,7 +28,7 @@ def throughput_chart(http: dict[str, Any], path: Path) -> Path:
     left.set_xticks(conns, [str(c) for c in conns])
     left.set_title("Single-image JSON /predict")
     left.grid(alpha=0.3)
-    left.legend(fontsize=8)
+    left.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)
     names = [rec["title"] for rec in http.values() if "batch64@8" in rec["points"]]
     images = [
         64 * rec["points"]["batch64@8"]["rps"]
@@ -60,7 +60,7 @@ def latency_chart(http: dict[str, Any], path: Path) -> Path:
             values = [point["p50_ms"], point["p90_ms"], point["p99_ms"]]
             ax.bar([j + i * width for j in range(3)], values, width, label=rec["title"])
         ax.set_xticks([j + 0.4 - width / 2 for j in range(3)], ["p50", "p90", "p99"])
-        ax.set(yscale="log", ylabel="latency, ms", title=f"{c} connection(s)")
+        ax.set(yscale="log", ylabel="latency, ms", title=f"{c} connection{'' if c == 1 else 's'}")
         ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
         ax.yaxis.set_major_formatter(ScalarFormatter())
         ax.yaxis.set_minor_formatter(NullFormatter())

@@ -91,7 +91,7 @@ def _training(section: dict, per_threads: dict) -> list[str]:
             )
         out += [
             "",
-            f"**{threads} thread(s):**",
+            f"**{threads} BLAS thread{'' if threads == '1' else 's'} per implementation:**",
             "",
             *_table(["implementation", "epoch, s", "time ÷ ours", "GFLOP/s", "passes"], rows),
         ]
@@ -115,7 +115,7 @@ def _training(section: dict, per_threads: dict) -> list[str]:
             "; ".join(parts)
             + f". Best validation accuracy {tta['best_val_accuracy']:.4f}, test accuracy "
             f"{tta['test_accuracy']}, {tta['total_seconds']} s for {tta['epochs_run']} epochs "
-            f"with {tta.get('blas_threads', 'unknown')} BLAS thread(s). Read from "
+            f"with BLAS threads = {tta.get('blas_threads', 'unknown')}. Read from "
             f"{tta['source']} (the shipped training run, which may have shared the machine "
             "with other work), not re-run by the bench: training seconds per epoch, "
             "validation passes excluded."
@@ -189,7 +189,7 @@ def _http(section: dict, s: dict) -> list[str]:
         "(`parallel_workers=0` is one process: its fastest setting here; `parallel_workers=2` "
         "adds two inference processes behind the HTTP process). Load: wrk 4.1 with a Lua script "
         f"POSTing the body, {section['seconds_per_point']:.0f} s per point after a warm-up, "
-        f"{section['passes']} alternated pass(es) over the servers, medians. **wrk runs on the "
+        f"{section['passes']} alternated passes over the servers, medians. **wrk runs on the "
         "same 2 cores as the server**, so req/s understates every server; the server's CPU time "
         "per request (from /proc, all its processes) does not depend on that contention, and "
         "the last column shows the share of the machine wrk itself used. gunicorn's sync "
@@ -223,7 +223,7 @@ def _http(section: dict, s: dict) -> list[str]:
         what = "one image" if payload == "single" else "a batch of 64 images"
         out += [
             "",
-            f"**{what} per request, {conns} connection(s):**",
+            f"**{what} per request, {conns} connection{'' if conns == 1 else 's'}:**",
             "",
             *_table(
                 [
