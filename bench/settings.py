@@ -25,7 +25,7 @@ class Settings:
 
 FULL = Settings(
     quick=False,
-    train_passes=2,
+    train_passes=3,  # a median of 3: one disturbed pass of 2 moved the epoch by 15 %
     train_threads=(1, 2),
     train_batches=0,
     engine_passes=3,
