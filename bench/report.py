@@ -186,6 +186,7 @@ def _http(section: dict, s: dict) -> list[str]:
         "Ours and the bare ceiling run under the same gunicorn config (`service/gunicorn.conf.py`,"
         " sync workers, access log on); KServe 0.21 runs `--workers 2` with V1 `:predict` and "
         "its per-request latency log off; MLServer 1.7 runs a custom runtime over V2 `/infer` "
+        "with debug logging and the metrics server off "
         "(`parallel_workers=0` is one process: its fastest setting here; `parallel_workers=2` "
         "adds two inference processes behind the HTTP process). Load: wrk 4.1 with a Lua script "
         f"POSTing the body, {section['seconds_per_point']:.0f} s per point after a warm-up, "
