@@ -15,16 +15,23 @@ once at load time:
 * a regression model's target de-standardisation ``y = y' * output_std + output_mean`` is folded
   into the last layer.
 
-Folds are computed in float64 and stored as float32. Weights are kept transposed and C-contiguous
-(``WT[i]`` of shape ``(out, in)``), which makes the batch-1 product a row-major matrix-vector
-product; batches use ``X @ WT[i].T`` without any copy.
+Folds are computed in float64 and stored as float32, one array per layer with the bias appended
+to the weights, so that a batch-1 layer is one product ``[h, 1] @ [[W], [b]]`` (the layer inputs
+live in per-thread buffers whose last element stays 1). Batches use views of the same array,
+``X @ W + b``, without any copy.
 
-Batch 1 is memory-bound: reading the weights costs more than the arithmetic. Where a layer's input
-has exact zeros -- the raw input (an MNIST digit is ~18 % ink; after the fold a raw zero
-contributes exactly nothing) and the output of a ``relu`` layer (~13 % non-zero after the shipped
-model's first layer) -- and fewer than a quarter of its values are non-zero, only the weight rows
-of the non-zero values are read: ``h[nz] @ W[nz]``, from an ``(in, out)`` C-contiguous copy kept
-for that purpose. (Gathering copies the rows, so above about a quarter the dense product wins.)
+Batch 1 is memory-bound: reading the weights costs more than the arithmetic, and the rest is a
+fixed cost per NumPy call, so the hot path makes as few calls as it can. Where a layer's input has
+exact zeros -- the raw input (an MNIST digit is ~18 % ink; after the fold a raw zero contributes
+exactly nothing) and the output of a ``relu`` layer (~13 % non-zero after the shipped model's first
+layer) -- and fewer than a quarter of its values are non-zero, only the weight rows of the non-zero
+values are read: ``h[nz] @ W[nz]``, from an ``(in + 1, out)`` C-contiguous layout. (Gathering
+copies the rows, so above about a quarter the dense product wins.) Other layers are stored
+``(out, in + 1)`` C-contiguous, for a row-major matrix-vector product.
+
+The softmax skips its max shift when a load-time bound on the logits over the whole input range
+(interval arithmetic through the layers; a folded sigmoid or a tanh outputs within ±1) is at most
+80: ``exp`` can then neither overflow nor underflow float32.
 """
 
 from __future__ import annotations
@@ -49,6 +56,7 @@ INPUT_KINDS = ("image", "features")
 HIDDEN_ACTIVATIONS = ("relu", "sigmoid", "tanh", "leaky_relu")
 OUTPUT_ACTIVATION = {"multiclass": "softmax", "binary": "sigmoid", "regression": "identity"}
 LEAKY_SLOPE = np.float32(0.01)
+SOFTMAX_UNSHIFTED_BOUND = 80.0  # exp(±80) and 1,000 times exp(80) are normal float32 values
 VERSION_RE = re.compile(r"^\d{8}T\d{6}Z$")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 # Card keys quoted by /models/NAME (the card's other content stays in the file).
@@ -142,14 +150,16 @@ class Model:
     path: str
     card: dict[str, Any] | None = None
     card_error: str | None = None
-    # Folded parameters, float32: WT[i] (out, in), b[i] (out,); rows[i]: the same weights
-    # (in, out) C-contiguous where layer i's input can hold exact zeros (the raw input, or the
-    # output of a relu), else None. WT[0] is rows[0].T, a view.
-    WT: list[np.ndarray] = field(default_factory=list, repr=False)
+    # Folded float32 parameters of each layer (see _layout): dense[i] (out, in + 1), weights
+    # with the bias as last column; rows[i] (in + 1, out) C-contiguous where layer i's input can
+    # hold exact zeros, else None; W[i] (in, out) and b[i] (out,) for batches.
+    dense: list[np.ndarray] = field(default_factory=list, repr=False)
     rows: list[np.ndarray | None] = field(default_factory=list, repr=False)
+    W: list[np.ndarray] = field(default_factory=list, repr=False)
     b: list[np.ndarray] = field(default_factory=list, repr=False)
     _hidden: list = field(default_factory=list, repr=False)
     _bounded: bool = True
+    _softmax_shift: bool = True
     _local: threading.local = field(default_factory=threading.local, repr=False)
 
     @property
@@ -162,11 +172,13 @@ class Model:
 
     # The hot path. -------------------------------------------------------------------------
 
-    def _buffers(self) -> list[np.ndarray]:
-        # Batch-1 work buffers, one set per thread (gunicorn sync workers have one thread).
+    def _buffers(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        # Batch-1 work buffers, one set per thread (gunicorn sync workers have one thread): each
+        # layer's input [h, 1], and a view of its first len(h) values to write h into.
         bufs = getattr(self._local, "bufs", None)
         if bufs is None:
-            bufs = self._local.bufs = [np.empty(n, np.float32) for n in self.layer_sizes[1:]]
+            full = [np.ones(n + 1, np.float32) for n in self.layer_sizes]
+            bufs = self._local.bufs = (full, [f[:-1] for f in full])
         return bufs
 
     def forward(self, x: np.ndarray) -> np.ndarray:
@@ -187,9 +199,9 @@ class Model:
             return self._forward1(x[0]).reshape(1, -1).copy()
         hidden = self._hidden
         h = x
-        last = len(self.WT) - 1
-        for i, (WT, b) in enumerate(zip(self.WT, self.b, strict=True)):
-            h = h @ WT.T  # (n, out): a fresh array, activated in place
+        last = len(self.W) - 1
+        for i, (W, b) in enumerate(zip(self.W, self.b, strict=True)):
+            h = h @ W  # (n, out): a fresh array, activated in place
             h += b
             if i < last:
                 hidden[i](h)
@@ -198,32 +210,31 @@ class Model:
     def _forward1(self, x: np.ndarray) -> np.ndarray:
         # (input_size,) -> (output_size,), in thread-local buffers: the result is overwritten by
         # the next batch-1 call on this thread.
-        bufs = self._buffers()
+        full, values = self._buffers()
         hidden = self._hidden
-        last = len(self.WT) - 1
-        h = x
+        last = len(self.dense) - 1
+        np.copyto(values[0], x)
         for i in range(last + 1):
-            o = bufs[i]
+            h, o = full[i], values[i + 1]  # (in + 1,) ending in 1, (out,)
             rows = self.rows[i]
             if rows is not None:
-                nz = h.nonzero()[0]
+                nz = h.nonzero()[0]  # always holds the bias's index, the last
                 if len(nz) * 4 < len(h):  # measured: gathering pays below about a quarter
                     np.dot(h.take(nz), rows.take(nz, axis=0), out=o)
                 else:
-                    np.dot(self.WT[i], h, out=o)
+                    np.dot(self.dense[i], h, out=o)
             else:
-                np.dot(self.WT[i], h, out=o)
-            o += self.b[i]
+                np.dot(self.dense[i], h, out=o)
             if i < last:
                 hidden[i](o)
-            h = o
-        return self._output(h, axis=None)
+        return self._output(o, axis=None)
 
     def _output(self, h: np.ndarray, axis: int | None) -> np.ndarray:
         task = self.task
         if task == "multiclass":
-            # Stable softmax, in place.
-            h -= h.max(axis=axis, keepdims=axis is not None)
+            # Stable softmax, in place (module docstring: when the shift can be skipped).
+            if self._softmax_shift:
+                h -= h.max(axis=axis, keepdims=axis is not None)
             np.exp(h, out=h)
             h /= h.sum(axis=axis, keepdims=axis is not None)
         elif task == "binary":
@@ -485,7 +496,14 @@ def _build(npz: dict[str, np.ndarray], path: Path, sha256: str) -> Model:
     if unexpected:
         raise ArtifactError(f"unexpected key(s) {', '.join(map(repr, unexpected))}")
 
-    WT, rows, bf = _fold(W, b, acts, scale, mean, std, out_mean, out_std)
+    W64, b64 = _fold(W, b, acts, scale, mean, std, out_mean, out_std)
+    dense, rows, Wf, bf = _layout(W64, b64, acts)
+    bounded = bool(np.isfinite(in_min) and np.isfinite(in_max))
+    exp_safe = (
+        bounded
+        and d_out <= 1000
+        and _logit_bound(W64, b64, acts, max(abs(in_min), abs(in_max))) <= SOFTMAX_UNSHIFTED_BOUND
+    )
     model = Model(
         name=name,
         version=version,
@@ -499,11 +517,13 @@ def _build(npz: dict[str, np.ndarray], path: Path, sha256: str) -> Model:
         labels=labels,
         sha256=sha256,
         path=str(path),
-        WT=WT,
+        dense=dense,
         rows=rows,
+        W=Wf,
         b=bf,
         _hidden=[_HIDDEN[a] for a in acts[:-1]],
-        _bounded=bool(np.isfinite(in_min) and np.isfinite(in_max)),
+        _bounded=bounded,
+        _softmax_shift=not exp_safe,
     )
     return model
 
@@ -528,16 +548,36 @@ def _fold(W, b, acts, scale, mean, std, out_mean, out_std):
         s = out_std.astype(np.float64)
         W64[-1] = W64[-1] * s[None, :]
         b64[-1] = b64[-1] * s + out_mean.astype(np.float64)
-    W0 = np.ascontiguousarray(W64[0], dtype=np.float32)  # (in, out)
-    WT = [W0.T] + [np.ascontiguousarray(w.T, dtype=np.float32) for w in W64[1:]]
-    rows: list[np.ndarray | None] = [W0]
-    for i in range(1, len(W64)):
-        relu_input = acts[i - 1] == "relu"
-        rows.append(np.ascontiguousarray(W64[i], dtype=np.float32) if relu_input else None)
-    bf = [np.ascontiguousarray(v, dtype=np.float32) for v in b64]
-    if not all(np.isfinite(w).all() for w in WT) or not all(np.isfinite(v).all() for v in bf):
-        raise ArtifactError("folding the preprocessing overflows float32")
-    return WT, rows, bf
+    return W64, b64
+
+
+def _layout(W64, b64, acts):
+    """Store each folded layer as one float32 array with the bias appended (module docstring).
+
+    Returns ``dense`` (out, in + 1), ``rows`` (in + 1, out) or None, and the batch path's views
+    ``W`` (in, out) and contiguous ``b`` (out,), per layer.
+    """
+    dense, rows, W, b = [], [], [], []
+    for i, (w, v) in enumerate(zip(W64, b64, strict=True)):
+        stacked = np.vstack([w, v[None, :]]).astype(np.float32)  # (in + 1, out)
+        if not np.isfinite(stacked).all():
+            raise ArtifactError("folding the preprocessing overflows float32")
+        zeros_in = i == 0 or acts[i - 1] == "relu"  # the raw input, or a relu's output
+        rows.append(np.ascontiguousarray(stacked) if zeros_in else None)
+        dense.append(rows[-1].T if zeros_in else np.ascontiguousarray(stacked.T))
+        W.append(dense[-1][:, :-1].T)
+        b.append(np.ascontiguousarray(stacked[-1]))
+    return dense, rows, W, b
+
+
+def _logit_bound(W64, b64, acts, input_bound: float) -> float:
+    """Largest ``|logit|`` any input within ``±input_bound`` can produce (interval arithmetic)."""
+    r = np.full(W64[0].shape[0], input_bound)  # bound on |h| per unit
+    for i, (w, v) in enumerate(zip(W64, b64, strict=True)):
+        r = np.abs(v) + r @ np.abs(w)  # |h W + b| <= |h| |W| + |b|
+        if i < len(acts) - 1 and acts[i] in ("sigmoid", "tanh"):  # a folded sigmoid is a tanh
+            r = np.minimum(r, 1.0)
+    return float(r.max())
 
 
 def _load_card(model: Model, card_path: Path) -> None:

@@ -298,3 +298,22 @@ def test_batch1_gathers_rows_after_a_mostly_silent_relu(tmp_path, contract_array
             model.forward(x[i : i + 1]), want[i : i + 1], rtol=1e-5, atol=1e-6
         )
     np.testing.assert_allclose(model.forward(x), want, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("weight", [18.0, 30.0])
+def test_softmax_of_saturated_logits(tmp_path, contract_arrays, write_npz, weight):
+    """Logits near the load-time bound: within ±72 the softmax runs unshifted, at ±120 shifted;
+    both must give the exact probabilities, never an overflow."""
+    a = contract_arrays(name="sat", sizes=(6, 5, 4, 3), hidden=("sigmoid", "sigmoid"))
+    a["W_1"][:], a["b_1"][:] = 0, 50  # the last hidden layer outputs 1 everywhere
+    a["W_2"][:] = np.array([weight, -weight, 0.0], np.float32)  # logits (4, -4, 0) * weight
+    a["b_2"][:] = 0
+    model = load_model(write_npz(tmp_path, a))
+    x = np.random.default_rng(5).uniform(0, 255, (6, 6)).astype(np.float32)
+    want = reference_forward(a, x)
+    assert np.abs(np.log(want[:, 0] / want[:, 2])).max() > 3 * weight  # near the bound
+    np.testing.assert_allclose(model.forward(x), want, rtol=1e-5, atol=1e-6)
+    for i in range(len(x)):
+        np.testing.assert_allclose(
+            model.forward(x[i : i + 1]), want[i : i + 1], rtol=1e-5, atol=1e-6
+        )
