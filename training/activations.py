@@ -29,10 +29,14 @@ def leaky_relu(a: np.ndarray) -> np.ndarray:
 
 
 def sigmoid(a: np.ndarray) -> np.ndarray:
-    """Logistic ``1 / (1 + exp(-a))`` in place, without overflow for large ``|a|``."""
-    np.maximum(a, -88.0, out=a)  # exp(88) is the largest float32 power of e below overflow
-    np.negative(a, out=a)
-    np.exp(a, out=a)
+    """Logistic ``1 / (1 + exp(-a))`` in place, exact for any ``a``.
+
+    For ``a`` below about -88, ``exp(-a)`` overflows to ``inf`` and ``1 / (1 + inf)`` is the
+    right answer, 0: silencing the warning is cheaper than clamping ``a`` first.
+    """
+    with np.errstate(over="ignore"):
+        np.negative(a, out=a)
+        np.exp(a, out=a)
     a += 1.0
     return np.reciprocal(a, out=a)
 
