@@ -43,18 +43,19 @@ def headline_threads(training: dict[str, Any]) -> str | None:
 
 
 def engine(section: dict) -> dict[str, Any]:
-    """Per model and implementation (ours, numpy, torch): median batch-1 and batch-1024 seconds."""
+    """Per model and implementation (ours, numpy, gemm, torch): median batch-1 and -1024 seconds."""
     out: dict[str, Any] = {}
     for model, rec in section.get("models", {}).items():
         per: dict[str, Any] = {}
-        flat: dict[str, list[dict]] = {"ours": [], "numpy": [], "torch": []}
+        flat: dict[str, list[dict]] = {"ours": [], "numpy": [], "gemm": [], "torch": []}
         errors: dict[str, list[str]] = {}
         for run in rec["runs"].get("ours", []):
             if "error" in run:
                 errors.setdefault("ours", []).append(run["error"])
                 continue
-            flat["ours"].append(run["ours"])
-            flat["numpy"].append(run["numpy"])
+            for impl in ("ours", "numpy", "gemm"):
+                if impl in run:  # results from before gemm was measured lack it
+                    flat[impl].append(run[impl])
         for run in rec["runs"].get("torch", []):
             if "error" in run:
                 errors.setdefault("torch", []).append(run["error"])
