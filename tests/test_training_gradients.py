@@ -94,3 +94,43 @@ def test_backward_returns_every_parameter() -> None:
     grads = model.backward(Y)
     assert [g.shape for g in grads] == [p.shape for p in model.params]
     assert len(grads) == 2 * (len(model.layer_sizes) - 1)
+
+
+def test_backward_scale_multiplies_every_gradient() -> None:
+    model, X, Y = _problem([4, 6, 5, 3], "sigmoid", "softmax")
+    model.forward_train(X)
+    plain = [g.copy() for g in model.backward(Y)]
+    model.forward_train(X)
+    for g, want in zip(model.backward(Y, -0.3), plain, strict=True):
+        np.testing.assert_allclose(g, -0.3 * want, rtol=1e-12)
+
+
+@pytest.mark.parametrize("momentum", [0.0, 0.5])
+def test_one_sgd_step_of_fit_with_weight_decay_and_clipping(momentum: float) -> None:
+    """fit's step (gradients scaled for the optimizer) equals the textbook one:
+    p - lr * clip(grad + wd * W) for plain SGD; the same first step with momentum."""
+    from training.config import make_config
+    from training.train import fit
+
+    model, X, Y = _problem([4, 6, 5, 3], "tanh", "softmax", seed=2)
+    lr, wd, clip = 0.1, 0.05, 0.2
+    start = [p.copy() for p in model.params]
+    model.forward_train(X)
+    grads = [g.copy() for g in model.backward(Y)]
+    for gW, W in zip(grads[0::2], model.W, strict=True):
+        gW += wd * W
+    norm = np.sqrt(sum(float(np.vdot(g, g)) for g in grads))
+    assert norm > clip  # the clipping is exercised
+    want = [p - lr * g * (clip / norm) for p, g in zip(start, grads, strict=True)]
+    overrides = {
+        "optimizer": "sgd",
+        "lr": str(lr),
+        "momentum": str(momentum),
+        "weight_decay": str(wd),
+        "clip_norm": str(clip),
+        "batch_size": str(len(X)),
+        "epochs": "1",
+    }
+    fit(model, X, Y, X, Y, make_config("tiny", overrides), progress=False)
+    for p, w in zip(model.params, want, strict=True):
+        np.testing.assert_allclose(p, w, rtol=1e-10, atol=1e-12)

@@ -16,7 +16,7 @@ G2 = np.array([-1.0, 0.3, 2.0])
 def _steps(optimizer, grads) -> np.ndarray:
     p = P0.copy()
     for g in grads:
-        optimizer.update([p], [g.copy()])
+        optimizer.update([p], [g * optimizer.grad_scale])  # what the training loop hands over
     return p
 
 
@@ -58,7 +58,7 @@ def test_optimizers_update_in_place() -> None:
     for optimizer in (SGD(0.1), SGD(0.1, 0.9), Adam(0.1)):
         p = P0.copy()
         ref = p
-        optimizer.update([p], [G1.copy()])
+        optimizer.update([p], [G1 * optimizer.grad_scale])
         assert ref is p and not np.allclose(p, P0)
 
 

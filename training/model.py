@@ -224,13 +224,16 @@ class MLP:
         np.multiply(ws.keep[i], 1.0 / (1.0 - p), out=ws.mask[i])
         return np.multiply(h, ws.mask[i], out=ws.dropped[i])
 
-    def backward(self, Y: np.ndarray) -> list[np.ndarray]:
+    def backward(self, Y: np.ndarray, scale: float = 1.0) -> list[np.ndarray]:
         """Gradients of the mean loss for targets ``Y`` after :meth:`forward_train`.
 
         Parameters
         ----------
         Y : ndarray of shape (n, layer_sizes[-1])
             One-hot (or smoothed) class targets, 0/1 targets or regression targets.
+        scale : float
+            Multiplies every gradient (an optimizer's ``grad_scale``); backprop is linear in the
+            output delta, so scaling that small array scales them all at no cost.
 
         Returns
         -------
@@ -243,7 +246,7 @@ class MLP:
         last = len(self.W) - 1
         delta = ws.delta[last]
         np.subtract(ws.a[last], Y, out=delta)  # fused output delta, (n, k)
-        delta *= 1.0 / Y.shape[0]
+        delta *= scale / Y.shape[0]
         for i in range(last, -1, -1):
             gW, gb = self._grads[2 * i], self._grads[2 * i + 1]
             np.matmul(self._inputs[i].T, delta, out=gW)  # (w_i, w_{i+1})

@@ -2,7 +2,10 @@
 
 Modelled on scikit-learn's ``neural_network/_stochastic_optimizers.py``. Each updates the
 parameter arrays in place; the learning rate is the attribute ``lr``, which the training loop sets
-from its schedule before every step. The loop never knows which optimizer it has.
+from its schedule before every step. ``grad_scale`` is the factor an optimizer wants the gradients
+multiplied by before ``update``: the model's backward pass applies it to the output delta for
+free, which saves plain SGD a pass over every parameter. The loop never knows which optimizer it
+has.
 """
 
 from collections.abc import Sequence
@@ -30,17 +33,17 @@ class SGD:
         self.velocities: list[np.ndarray] = []
         self._scratch: list[np.ndarray] = []  # one per parameter: no allocation per step
 
-    def update(self, params: Sequence[np.ndarray], grads: Sequence[np.ndarray]) -> None:
-        """Take one step: ``params`` are changed in place.
+    @property
+    def grad_scale(self) -> float:
+        """``-lr`` for plain SGD, whose step is then ``p += g``; 1 with momentum."""
+        return 1.0 if self.momentum else -self.lr
 
-        Plain SGD scales ``grads`` in place (``g *= lr; p -= g``), the cheapest update there is;
-        the training loop recomputes them before the next step anyway.
-        """
+    def update(self, params: Sequence[np.ndarray], grads: Sequence[np.ndarray]) -> None:
+        """Take one step with ``grads`` times :attr:`grad_scale`: ``params`` change in place."""
         mu, lr = self.momentum, self.lr
         if not mu:
             for p, g in zip(params, grads, strict=True):
-                g *= lr
-                p -= g
+                p += g  # g = -lr * gradient
             return
         if not self._scratch:
             self._scratch = [np.empty_like(p) for p in params]
@@ -69,6 +72,8 @@ class Adam:
     eps : float
         Added to the root of the second moment.
     """
+
+    grad_scale = 1.0
 
     def __init__(self, lr: float, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8):
         self.lr = lr

@@ -178,12 +178,13 @@ def _fit(
                     f"Loss became {loss} at epoch {epoch + 1}, batch {b + 1} "
                     f"(lr {optimizer.lr:.3g}); no model was written. Try a smaller lr."
                 )
-            grads = model.backward(tb)
+            scale = optimizer.grad_scale  # the gradients below are all times this
+            grads = model.backward(tb, scale)
             if config.weight_decay:
                 for gW, W in zip(grads[0::2], model.W, strict=True):
-                    gW += config.weight_decay * W
+                    gW += (scale * config.weight_decay) * W
             if config.clip_norm:
-                _clip(grads, config.clip_norm)
+                _clip(grads, config.clip_norm * abs(scale))
             optimizer.update(model.params, grads)
             if ema is not None:
                 ema.update(model.params)
