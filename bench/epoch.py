@@ -1,15 +1,20 @@
 """Child process: time one epoch of the `mnist-seed` recipe: ours, the reference, or bare GEMMs.
 
-`python -m bench.epoch {ours,reference,sgemm} --data PATH [--batches N]` prints one BENCH_RESULT
-line; `sgemm` times only the epoch's matrix products, the ceiling for a NumPy trainer.
+`python -m bench.epoch {ours,reference,sgemm,profile} --data PATH [--batches N]` prints one
+BENCH_RESULT line; `sgemm` times only the epoch's matrix products, the ceiling for a NumPy trainer;
+`profile` runs ours under cProfile and reports where its time goes.
 The recipe: 784-256-128-64-10, sigmoid hidden, softmax + cross-entropy, plain SGD lr 0.5, batch 64,
 unscaled randn init, pixels / 255. Timed: shuffled minibatch gathering + forward + backward +
 update for every batch of the epoch; not timed: loading and scaling the data, building the net.
 """
 
 import argparse
+import cProfile
 import itertools
+import pstats
 import time
+from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
@@ -42,6 +47,11 @@ def ours_epoch(x: np.ndarray, y: np.ndarray, batches: int) -> float:
     its per-epoch `seconds` excludes the validation pass, as the other timings do. `batches`
     limits the rows given to it so quick mode can run a partial epoch.
     """
+    return _ours_prepared(x, y, batches)()
+
+
+def _ours_prepared(x: np.ndarray, y: np.ndarray, batches: int) -> Callable[[], float]:
+    """Everything before `fit` done (imports, data, network): a call runs the epoch."""
     from training.config import make_config
     from training.pipeline import build_model
     from training.train import fit
@@ -51,8 +61,12 @@ def ours_epoch(x: np.ndarray, y: np.ndarray, batches: int) -> float:
     xs = x[:rows].astype(np.float32) / np.float32(255)
     onehot = np.eye(10, dtype=np.float32)[y[:rows]]
     model = build_model(config, xs.shape[1], 10)
-    history = fit(model, xs, onehot, xs[:1000], onehot[:1000], config, progress=False)
-    return float(history.rows[0]["seconds"])
+
+    def run() -> float:
+        history = fit(model, xs, onehot, xs[:1000], onehot[:1000], config, progress=False)
+        return float(history.rows[0]["seconds"])
+
+    return run
 
 
 def gemm_shapes(batch: int = BATCH) -> list[tuple[int, int, int]]:
@@ -97,10 +111,32 @@ def sgemm_epoch(x: np.ndarray, y: np.ndarray, batches: int) -> float:
 IMPLS = {"reference": reference_epoch, "ours": ours_epoch, "sgemm": sgemm_epoch}
 
 
+def profile_epoch(x: np.ndarray, y: np.ndarray, batches: int, top: int = 10) -> dict:
+    """Our epoch under cProfile: the functions with the most own time.
+
+    A function's own time includes the NumPy ufuncs and matrix products it calls (cProfile does
+    not see into them), so `forward_train` holds the forward GEMMs and `backward` the backward
+    ones. cProfile adds a fixed cost to every Python call, so shares matter, not totals.
+    """
+    epoch = _ours_prepared(x, y, batches)
+    profiler = cProfile.Profile()
+    profiler.enable()
+    seconds = epoch()
+    profiler.disable()
+    repo = str(Path(__file__).resolve().parent.parent) + "/"
+    rows = []
+    for (file, _, func), (_, calls, own, _, _) in pstats.Stats(profiler).stats.items():
+        where = file.replace(repo, "") if file.startswith(repo) else Path(file).name
+        rows.append({"function": f"{func} ({where})", "calls": calls, "seconds": own})
+    rows.sort(key=lambda r: r["seconds"], reverse=True)
+    total = sum(r["seconds"] for r in rows)
+    return {"epoch_seconds": seconds, "profiled_seconds": total, "functions": rows[:top]}
+
+
 def main() -> None:
     """Parse arguments, run the chosen implementation, emit seconds per (possibly partial) epoch."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("impl", choices=sorted(IMPLS))
+    parser.add_argument("impl", choices=sorted([*IMPLS, "profile"]))
     parser.add_argument("--data", required=True)
     parser.add_argument("--batches", type=int, default=0, help="0: the whole epoch")
     args = parser.parse_args()
@@ -108,6 +144,9 @@ def main() -> None:
         x, y = d["x"], d["y"]
     full = -(-len(x) // BATCH)
     batches = args.batches or full
+    if args.impl == "profile":
+        emit(profile_epoch(x, y, batches))
+        return
     seconds = IMPLS[args.impl](x, y, batches)
     emit(
         {
