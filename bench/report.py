@@ -8,7 +8,7 @@ from typing import Any
 from bench import summary
 from bench.charts import latency_chart, throughput_chart
 from bench.proc import REPO
-from bench.targets import best_mlserver, verdicts
+from bench.targets import best_mlserver, times, verdicts
 
 README = REPO / "README.md"
 MARKER = "<!-- SECTION:benchmarks (owned by bench) -->"
@@ -46,7 +46,7 @@ def _f(value: float | None, fmt: str, scale: float = 1.0) -> str:
 
 
 def _ratio(a: float | None, b: float | None) -> str:
-    return f"{a / b:.2f}x" if a and b else "-"
+    return times(a / b) if a and b else "-"
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -376,6 +376,25 @@ def _training_profile(section: dict) -> list[str]:
     ]
 
 
+def _http_cores(http: dict[str, Any], peer: str, target: float) -> str:
+    """Why a req/s ratio to a peer at 8 connections fell short: cores used and CPU per request."""
+    ours, other = (http[name]["points"]["single@8"] for name in ("ours", peer))
+    cores = ours["rps"] * ours["server_cpu_ms_per_request"] / 1e3
+    peer_cores = other["rps"] * other["server_cpu_ms_per_request"] / 1e3
+    needed_us = cores / (target * other["rps"]) * 1e6
+    return (
+        f"**HTTP against {http[peer]['title']}.** Ours served {ours['rps']:,.0f} req/s with "
+        f"{cores:.2f} cores busy ({ours['server_cpu_ms_per_request'] * 1e3:.0f} µs of CPU per "
+        f"request; wrk took {ours['client_machine_share']:.0%} of the machine), the peer "
+        f"{other['rps']:,.0f} req/s with {peer_cores:.2f} cores "
+        f"({other['server_cpu_ms_per_request'] * 1e3:.0f} µs per request, "
+        f"{http[peer]['workers']} process(es)): a ratio of {ours['rps'] / other['rps']:.3f}x, "
+        f"of which {other['server_cpu_ms_per_request'] / ours['server_cpu_ms_per_request']:.2f}x "
+        f"is CPU per request and the rest the cores each could use. {target}x with the cores "
+        f"ours had would need ours at {needed_us:.0f} µs of CPU per request."
+    )
+
+
 def _in_the_way(s: dict[str, Any], threads: str | None) -> list[str]:
     """For each missed target, what the measurements say stands in the way."""
     missed = [
@@ -428,6 +447,10 @@ def _in_the_way(s: dict[str, Any], threads: str | None) -> list[str]:
                 "ours could drop would close the gap."
             )
         )
+    peers = {"KServe": ("kserve", 1.1), "MLServer": (best_mlserver(s["http"], "single@8")[0], 2.5)}
+    for label, (peer, target) in peers.items():
+        if any(t.startswith(f"HTTP 8 conns ≥ {target}x {label}") for t in missed):
+            out.append(_http_cores(s["http"], peer, target))
     if any(t.startswith("HTTP") for t in missed):
         out.append("**HTTP.** See the CPU budget and the profile in the next section.")
     paragraphs = out or ["Every target measured in this run is met."]
