@@ -35,7 +35,7 @@ def products_only(path: str) -> Callable[[np.ndarray], np.ndarray]:
 
 
 def main() -> None:
-    """Time both implementations on the same inputs and emit their per-call seconds."""
+    """Time ours, plain NumPy and the bare products on the same inputs; emit per-call seconds."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--model", required=True)
     parser.add_argument("--data", required=True)
