@@ -34,7 +34,7 @@ from typing import Any  # noqa: E402
 from flask import Flask  # noqa: E402
 
 from . import config as _config  # noqa: E402
-from . import v1, wsgi  # noqa: E402
+from . import v1, v2, wsgi  # noqa: E402
 from .artifact import Limits  # noqa: E402
 from .dataplane import DataPlane  # noqa: E402
 from .registry import Registry  # noqa: E402
@@ -70,8 +70,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
     plane = DataPlane(registry, app.config, draining=lambda: False)
     protocol = app.extensions["mlpserve.v1"] = v1.V1(plane, app.config["MAX_REQUEST_BYTES"])
+    v2_protocol = app.extensions["mlpserve.v2"] = v2.V2(plane, app.config["MAX_REQUEST_BYTES"])
     app.register_blueprint(v1.bp)
+    app.register_blueprint(v2.bp)
     app.register_error_handler(Exception, wsgi.handle_error)
-    routes = v1.hot_routes(protocol) if app.config["HOT_ROUTES"] else []
+    routes = (
+        v1.hot_routes(protocol) + v2.hot_routes(v2_protocol) if app.config["HOT_ROUTES"] else []
+    )
     app.wsgi_app = wsgi.with_request_id(wsgi.hot_routes(app.wsgi_app, routes, app.config))
     return app

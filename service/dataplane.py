@@ -17,10 +17,10 @@ import numpy as np
 from .engine import Model
 from .errors import BadRequestError, InvalidInputError, ServiceError
 from .images import INK_MIN, image_to_mnist
+from .inputs import MAX_DETAILS
 from .registry import Registry
 
 FIELD = {"image": "images", "features": "features"}  # a model's input kind -> its input's name
-MAX_DETAILS = 10  # per-item error entries reported at most, to keep error bodies small
 
 
 class DataPlane:

@@ -21,10 +21,9 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 from .artifact import NAME_RE
 from .engine import Model
 from .errors import InvalidInputError
+from .inputs import MAX_DETAILS, check_batch, shape_text
 
 INPUT_FIELDS = ("images", "features")
-MAX_DETAILS = 10  # per-item error entries reported at most, to keep error bodies small
-_F32_MAX = float(np.finfo(np.float32).max)
 
 
 class Batch(fields.Raw):
@@ -99,26 +98,6 @@ def flatten_errors(messages: Any, prefix: str = "") -> dict[str, list[str]]:
 
 
 # -- the arrays ---------------------------------------------------------------------------------
-
-
-def _shape_text(model: Model) -> str:
-    shape = model.info.input_shape
-    if len(shape) == 1:
-        return f"a list of {shape[0]} number{'s' if shape[0] != 1 else ''}"
-    nested = "x".join(str(s) for s in shape)
-    return f"{nested} nested or {model.input_size} flat numbers"
-
-
-def _range_text(model: Model) -> str:
-    lo, hi = model.info.input_min, model.info.input_max
-    fmt = "{:g}".format
-    if math.isfinite(lo) and math.isfinite(hi):
-        return f"Values must be between {fmt(lo)} and {fmt(hi)}"
-    if math.isfinite(lo):
-        return f"Values must be >= {fmt(lo)} and within float32 range"
-    if math.isfinite(hi):
-        return f"Values must be <= {fmt(hi)} and within float32 range"
-    return "Values must be within float32 range (|x| <= 3.4e38)"
 
 
 _INT_CHARS = b"0123456789-,[] \t\r\n"  # what integer arrays are written with
@@ -199,34 +178,7 @@ def to_batch(items: list, field: str, model: Model, kind: str = "exact") -> np.n
                 raise InvalidInputError(
                     f"{field}: invalid input", {f"{field}.{i}": ["Not a list of numbers."]}
                 ) from None
-    arr = arr.reshape(n, model.input_size)
-    # Range and finiteness (the bounds are clamped to float32's range, since the values are about
-    # to become float32). Integers from a range starting at 0 (pixels) need one reduction: seen as
-    # unsigned, a negative integer is huge. Otherwise two; NaN propagates through min/max.
-    lo, hi = _bounds(model)
-    if arr.dtype == np.int64 and lo == 0:
-        ok = arr.view(np.uint64).max() <= hi
-    else:
-        ok = arr.min() >= lo and arr.max() <= hi
-    if not ok:
-        _range_errors(arr, field, model)
-    return arr.astype(np.float32)
-
-
-def _bounds(model: Model) -> tuple[float, float]:
-    return max(model.info.input_min, -_F32_MAX), min(model.info.input_max, _F32_MAX)
-
-
-def _range_errors(arr: np.ndarray, field: str, model: Model) -> None:
-    with np.errstate(invalid="ignore"):
-        lo, hi = _bounds(model)
-        bad = ~np.isfinite(arr) | (arr < lo) | (arr > hi)
-    details: dict[str, list[str]] = {}
-    text = _range_text(model)
-    for i in np.flatnonzero(bad.any(axis=1))[:MAX_DETAILS].tolist():
-        j = int(np.flatnonzero(bad[i])[0])
-        details[f"{field}.{i}"] = [f"{text}; got {arr[i, j]:g} at flat index {j}."]
-    raise InvalidInputError(f"{field}: values out of range", details)
+    return check_batch(arr.reshape(n, model.input_size), field, model)
 
 
 def _is_number(v: Any) -> bool:
@@ -242,7 +194,7 @@ def _diagnose(items: list, field: str, model: Model) -> None:
     """Walk the items in Python and raise with a path for each wrong one (slow path only)."""
     details: dict[str, list[str]] = {}
     shape = model.info.input_shape
-    want = _shape_text(model)
+    want = shape_text(model)
     for i, item in enumerate(items):
         if len(details) >= MAX_DETAILS:
             break
