@@ -34,7 +34,7 @@ from typing import Any  # noqa: E402
 from flask import Flask  # noqa: E402
 
 from . import config as _config  # noqa: E402
-from . import v1, v2, wsgi  # noqa: E402
+from . import openapi, v1, v2, wsgi  # noqa: E402
 from .artifact import Limits  # noqa: E402
 from .dataplane import DataPlane  # noqa: E402
 from .registry import Registry  # noqa: E402
@@ -73,6 +73,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     v2_protocol = app.extensions["mlpserve.v2"] = v2.V2(plane, app.config["MAX_REQUEST_BYTES"])
     app.register_blueprint(v1.bp)
     app.register_blueprint(v2.bp)
+    app.register_blueprint(openapi.bp)
     app.register_error_handler(Exception, wsgi.handle_error)
     routes = (
         v1.hot_routes(protocol) + v2.hot_routes(v2_protocol) if app.config["HOT_ROUTES"] else []

@@ -73,9 +73,13 @@ class PredictSchema(Schema):
 def make_predict_schema(max_batch: int) -> PredictSchema:
     """A :class:`PredictSchema` whose batches hold 1 to ``max_batch`` items."""
 
+    def doc(item: str) -> dict:
+        return {"description": f"1 to {max_batch} {item}", "type": "array", "minItems": 1,
+                "maxItems": max_batch, "items": {"type": "array", "items": {}}}  # fmt: skip
+
     class _Predict(PredictSchema):
-        images = Batch(max_batch)
-        features = Batch(max_batch)
+        images = Batch(max_batch, metadata=doc("images: 28x28 nested or 784 flat pixels 0-255"))
+        features = Batch(max_batch, metadata=doc("feature rows"))
 
     return _Predict()
 

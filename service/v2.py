@@ -43,6 +43,7 @@ OUTPUTS = {
     "regression": {"value": "FP32"},
 }
 _NUMERIC = frozenset(tensors.NUMPY) - {"BOOL"}
+_HEADER_KEY = "HTTP_" + tensors.HEADER.upper().replace("-", "_")
 
 bp = Blueprint("v2", __name__, url_prefix="/v2")
 
@@ -65,9 +66,8 @@ class V2:
         model = self.plane.registry.get(name, version)
         body = read_body(environ, self.max_bytes)
         try:
-            req, blobs = tensors.parse_request(
-                body, environ.get("HTTP_INFERENCE_HEADER_CONTENT_LENGTH")
-            )
+            req, blobs = tensors.parse_request(body, environ.get(_HEADER_KEY))
+            _check_names(req, model)
             field = FIELD[model.info.input_kind]
             x = self._batch(model, req["inputs"], blobs, field)
             results = outputs(model, self.plane.infer(model, x, field))
@@ -115,6 +115,15 @@ class V2:
         if n < 1:
             raise BadRequestError("empty batch", {field: ["Must hold at least one item."]})
         self.plane.check_batch_size(n, field)
+
+
+def _check_names(req: dict, model: Model) -> None:
+    """A body that names a model (KServe's client sends ``model_name``) must name the path's."""
+    for key, value in (("model_name", model.info.name), ("model_version", model.info.version)):
+        if req.get(key, value) != value:
+            raise BadRequestError(
+                f"{key} does not match the path", {key: [f"The path's is {value!r}."]}
+            )
 
 
 def outputs(model: Model, out: np.ndarray) -> dict[str, np.ndarray]:

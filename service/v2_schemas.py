@@ -114,6 +114,8 @@ class InferenceRequest(Schema):
         unknown = RAISE
 
     id = fields.String(metadata={"description": "Echoed in the response."})
+    model_name = fields.String(metadata={"description": "KServe's client sends it: the path's."})
+    model_version = fields.String(metadata={"description": "If sent, the path's version."})
     parameters = fields.Nested(RequestParameters)
     inputs = fields.List(
         fields.Nested(RequestInput), required=True, validate=validate.Length(min=1, max=16)
@@ -165,11 +167,11 @@ class ModelMetadata(Schema):
     outputs = fields.List(fields.Nested(TensorMetadata), required=True)
 
 
-class Live(Schema):
+class ServerLive(Schema):
     live = fields.Boolean(required=True)
 
 
-class Ready(Schema):
+class ServerReady(Schema):
     ready = fields.Boolean(required=True)
 
 

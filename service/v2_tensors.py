@@ -40,8 +40,8 @@ DATATYPE = {dt.newbyteorder("<"): name for name, dt in NUMPY.items()}  # array d
 _LEAVES = {"BOOL": {bool}, "BYTES": {str}, "FP16": {int, float}, "FP32": {int, float}}
 _LEAVES["FP64"] = _LEAVES["FP32"]
 _SCHEMA = InferenceRequest()
-_TOP, _INPUT, _OUTPUT = {"id", "parameters", "inputs", "outputs"}, {"name", "shape", "datatype",
-                         "parameters", "data"}, {"name", "parameters"}  # fmt: skip
+_TOP = {"id", "model_name", "model_version", "parameters", "inputs", "outputs"}
+_INPUT, _OUTPUT = {"name", "shape", "datatype", "parameters", "data"}, {"name", "parameters"}
 _LEN = struct.Struct("<I")
 
 
@@ -83,7 +83,9 @@ def _validated(data: Any) -> dict:
 def _plain(data: Any) -> bool:
     """True when ``data`` is certainly what :class:`InferenceRequest` accepts as it stands (the
     common request, checked in microseconds); anything else goes through the schema itself."""
-    if type(data) is not dict or not data.keys() <= _TOP or type(data.get("id", "")) is not str:
+    if type(data) is not dict or not data.keys() <= _TOP:
+        return False
+    if not all(type(data.get(k, "")) is str for k in ("id", "model_name", "model_version")):
         return False
     params, inputs, outputs = (
         data.get("parameters", {}),
