@@ -9,7 +9,9 @@ wheel, served by this app: the page works with no internet.
 
 from __future__ import annotations
 
+import base64
 import importlib.util
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +45,11 @@ _NAME = {"name": "name", "in": "path", "required": True, "schema": {"type": "str
 _VERSION = {"name": "version", "in": "path", "required": True, "description": "model version",
             "schema": {"type": "string", "minLength": 1, "pattern": r"^[^/]+$"}}  # fmt: skip
 _IMAGE_TYPES = ("image/png", "image/jpeg", "image/bmp", "image/gif", "image/webp")
+# The examples' image: MNIST test digit 0 (a 7), 784 uint8 pixels, zlib and base64.
+_SEVEN = list(zlib.decompress(base64.b64decode(
+    "eNpjYBguIGTn/Ok2Ktjl7v0Dgo/HoGCVCbKcc5FH0eLH/x4CVfx6+u9fD4ZmQSc+Z2dna9E3/7Jw2R3896IQDimxl/+D"
+    "cWlr/PdOB4eU9c9/dri0tf7bzYpDivPsDytc2ur+bcMl5f37gyUOKeG7/5bhkGI+/e+2Mg45tX//fHFIyT/4V8yI02v/"
+    "THBI2X7CLVf5799tDZxy54WIT0UAWodIFw==")))  # fmt: skip
 
 
 def static_dir() -> Path:
@@ -76,7 +83,12 @@ _REASONS = {
 }
 
 
-def _v2_paths() -> dict[str, dict]:
+def _params(example: tuple[str, str]) -> tuple[dict, dict]:
+    """The ``name`` and ``version`` path parameters, with a served model's as examples."""
+    return {**_NAME, "example": example[0]}, {**_VERSION, "example": example[1]}
+
+
+def _v2_paths(example: tuple[str, str]) -> dict[str, dict]:
     infer = _op(
         "Inference: JSON, or JSON then binary tensor data (binary tensor extension)",
         "v2",
@@ -84,7 +96,24 @@ def _v2_paths() -> dict[str, dict]:
         (400, 404, 413, 415, 503),
         requestBody={
             "required": True,
-            "content": {**_json(s2.InferenceRequest), "application/octet-stream": _BINARY},
+            "content": {
+                "application/json": {
+                    "schema": s2.InferenceRequest,
+                    "example": {
+                        "id": "1",
+                        "inputs": [
+                            {
+                                "name": "images",
+                                "shape": [1, 784],
+                                "datatype": "UINT8",
+                                "data": _SEVEN,
+                            }
+                        ],
+                        "outputs": [{"name": "label"}],
+                    },
+                },
+                "application/octet-stream": _BINARY,
+            },
         },
     )
     infer["parameters"] = [
@@ -95,9 +124,10 @@ def _v2_paths() -> dict[str, dict]:
                (404, 503))  # fmt: skip
     ready = _op("Model readiness", "v2", _json(s2.ModelReady), (404, 503))
     ready["responses"][503]["content"] = _json(s2.ModelReady)
+    name, version = _params(example)
     paths = {}
-    for base, params in (("/v2/models/{name}", [_NAME]),
-                         ("/v2/models/{name}/versions/{version}", [_NAME, _VERSION])):  # fmt: skip
+    for base, params in (("/v2/models/{name}", [name]),
+                         ("/v2/models/{name}/versions/{version}", [name, version])):  # fmt: skip
         paths[base] = {"get": meta, "parameters": params}
         paths[base + "/ready"] = {"get": ready, "parameters": params}
         paths[base + "/infer"] = {"post": infer, "parameters": params}
@@ -112,7 +142,7 @@ def _v2_paths() -> dict[str, dict]:
     }
 
 
-def _v1_paths(request: Any, max_batch: int) -> dict[str, dict]:
+def _v1_paths(request: Any, max_batch: int, example: tuple[str, str]) -> dict[str, dict]:
     uploads = {"type": "object", "required": ["image"], "properties": {
         "image": {"type": "array", "items": {"type": "string", "format": "binary"},
                   "minItems": 1, "maxItems": max_batch},
@@ -125,14 +155,15 @@ def _v1_paths(request: Any, max_batch: int) -> dict[str, dict]:
         requestBody={
             "required": True,
             "content": {
-                **_json(request),
+                "application/json": {"schema": request, "example": {
+                    "model": example[0], "images": [_SEVEN]}},
                 "multipart/form-data": {"schema": uploads},
                 **{t: _BINARY for t in _IMAGE_TYPES},
             },
         },
         parameters=[{"name": "model", "in": "query", "required": False, "schema": {
             "type": "string", "pattern": NAME_RE.pattern},
-            "description": "the model, for image bodies (JSON names it in the body)"}],
+            "description": "the model (a JSON body's `model`, if any, must agree)"}],
     )  # fmt: skip
     ready = _op("Readiness: every model file loaded and self-tested", "v1", _json(r1.Ready), (503,))
     ready["responses"][503]["content"] = _json(r1.Ready)
@@ -143,7 +174,7 @@ def _v1_paths(request: Any, max_batch: int) -> dict[str, dict]:
         "/models": {"get": _op("Every model's metadata", "v1", _json(r1.ModelList))},
         "/models/{name}": {
             "get": _op("One model's metadata", "v1", _json(r1.ModelInfo), (404, 503)),
-            "parameters": [_NAME],
+            "parameters": [_params(example)[0]],
         },
     }
 
@@ -165,8 +196,11 @@ def _other_paths() -> dict[str, dict]:
     }
 
 
-def build(max_batch: int) -> dict[str, Any]:
-    """The OpenAPI 3.0 document of every route, as a dict."""
+def build(max_batch: int, example: tuple[str, str] = ("mnist", "20261123T211500Z")) -> dict:
+    """The OpenAPI 3.0 document of every route, as a dict.
+
+    ``example`` is the (name, version) of an image model the examples name (the served one).
+    """
     spec = APISpec(
         title="mlpserve",
         version=SERVER["version"],
@@ -178,7 +212,7 @@ def build(max_batch: int) -> dict[str, Any]:
     spec.components.schema("Error", schema=r1.Error)
     request = make_predict_schema(max_batch)
     spec.components.schema("PredictRequest", schema=request)
-    for paths in (_v1_paths(request, max_batch), _v2_paths(), _other_paths()):
+    for paths in (_v1_paths(request, max_batch, example), _v2_paths(example), _other_paths()):
         for path, item in paths.items():
             params = item.pop("parameters", None)
             spec.path(path=path, operations=item, parameters=params)
@@ -190,12 +224,23 @@ def build(max_batch: int) -> dict[str, Any]:
 
 @bp.get("/openapi.json")
 def openapi_json() -> Response:
-    doc = current_app.extensions.get("mlpserve.openapi")
-    if doc is None:
-        doc = current_app.extensions["mlpserve.openapi"] = orjson.dumps(
-            build(current_app.config["MAX_BATCH"])
-        )
-    return Response(doc, 200, mimetype="application/json")
+    """The document, its examples naming the image model that serves now (built once per one)."""
+    example = _example_model()
+    cache = current_app.extensions.setdefault("mlpserve.openapi", {})
+    if example not in cache:
+        max_batch = current_app.config["MAX_BATCH"]
+        doc = build(max_batch, example) if example else build(max_batch)
+        cache.clear()
+        cache[example] = orjson.dumps(doc)
+    return Response(cache[example], 200, mimetype="application/json")
+
+
+def _example_model() -> tuple[str, str] | None:
+    models = current_app.extensions["mlpserve.v2"].plane.registry.snapshot.models
+    images = [m for m in models.values() if m.info.input_shape == (28, 28)]
+    default = models.get(current_app.config["DEFAULT_IMAGE_MODEL"])
+    model = default if default in images else next(iter(images), None)
+    return (model.info.name, model.info.version) if model else None
 
 
 @bp.get("/docs")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import parse_qs
 
 import numpy as np
 import orjson
@@ -45,8 +46,12 @@ class V1:
         self.max_bytes = max_bytes
         self.schema = make_predict_schema(plane.max_batch)
 
-    def predict_json(self, body: bytes) -> dict[str, Any]:
-        """``{"model"?: NAME, "images" | "features": [...]}`` -> the answer payload."""
+    def predict_json(self, body: bytes, query_model: str | None = None) -> dict[str, Any]:
+        """``{"model"?: NAME, "images" | "features": [...]}`` -> the answer payload.
+
+        ``query_model`` is ``?model=``, which names the model for JSON bodies as for image ones
+        (it must then agree with the body's ``model``, if any).
+        """
         try:
             data = orjson.loads(body)
         except orjson.JSONDecodeError as e:
@@ -57,17 +62,30 @@ class V1:
             raise InvalidInputError("invalid request", flatten_errors(e.messages)) from None
         kind = "image" if "images" in clean else "features"
         field = FIELD[kind]
-        model = self.plane.model(clean.get("model"), kind)
+        name = clean.get("model")
+        if query_model is not None:
+            _check_name(query_model)
+            if name not in (None, query_model):
+                raise InvalidInputError(
+                    "two models named", {"model": ["The body and ?model= name different models."]}
+                )
+            name = query_model
+        model = self.plane.model(name, kind)
         x = to_batch(clean[field], field, model, body_kind(body, data, field))
         return answer(model, self.plane.infer(model, x, field))
 
     def predict_uploads(self, blobs: list[bytes], name: str | None) -> dict[str, Any]:
         """Encoded image files (multipart ``image`` parts or one raw body) -> the payload."""
-        if name is not None and not NAME_RE.match(name):
-            raise InvalidInputError("invalid request", {"model": ["Not a valid model name."]})
+        if name is not None:
+            _check_name(name)
         model = self.plane.model(name, "image")
         x = self.plane.decode_images(blobs, model, "image")
         return answer(model, self.plane.infer(model, x, "image"))
+
+
+def _check_name(name: str) -> None:
+    if not NAME_RE.match(name):
+        raise InvalidInputError("invalid request", {"model": ["Not a valid model name."]})
 
 
 def answer(model: Model, out: np.ndarray) -> dict[str, Any]:
@@ -143,7 +161,9 @@ def hot_routes(v1: V1) -> list[HotRoute]:
     """JSON ``POST /predict``, answered ahead of Flask (see :func:`service.wsgi.hot_routes`)."""
 
     def predict(environ: dict, match: re.Match) -> tuple[int, bytes, list[tuple[str, str]]]:
-        payload = v1.predict_json(read_body(environ, v1.max_bytes))
+        query = environ.get("QUERY_STRING")
+        name = parse_qs(query, keep_blank_values=True).get("model", [None])[0] if query else None
+        payload = v1.predict_json(read_body(environ, v1.max_bytes), name)
         _note_model(environ, payload)
         return 200, orjson.dumps(payload, option=DUMPS_OPT), [("Content-Type", "application/json")]
 
@@ -204,7 +224,9 @@ def predict() -> Response:
     v1 = _v1()
     media_type = mime(request.environ)
     if is_json(media_type):  # when the hot-route table is off
-        payload = v1.predict_json(read_body(request.environ, v1.max_bytes))
+        payload = v1.predict_json(
+            read_body(request.environ, v1.max_bytes), request.args.get("model")
+        )
     elif media_type == "multipart/form-data":
         payload = _predict_multipart(v1)
     elif media_type in CONTENT_TYPES:
