@@ -31,7 +31,7 @@ from .errors import (
     UnsupportedMediaTypeError,
 )
 from .inputs import check_batch, shape_text
-from .wsgi import DUMPS_OPT, Headers, HotRoute, is_json, json_response, mime, read_body
+from .wsgi import Headers, HotRoute, is_json, json_response, mime, read_body
 
 SERVER = {"name": "mlpserve", "version": "0.1.0", "extensions": ["binary_tensor_data"]}
 PLATFORM = "mlpserve-numpy"
@@ -78,7 +78,7 @@ class V2:
         head: dict[str, Any] = {"model_name": name, "model_version": model.info.version}
         if "id" in req:
             head["id"] = req["id"]
-        return tensors.response(head, chosen, DUMPS_OPT)
+        return tensors.response(head, chosen)
 
     def _batch(self, model: Model, inputs: list, blobs: list, field: str) -> np.ndarray:
         """The one input tensor -> the model's float32 batch (n, input_size), checked."""

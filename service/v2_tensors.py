@@ -255,13 +255,10 @@ def encode(name: str, value: np.ndarray | list[bytes], binary: bool) -> tuple[di
     return {**entry, "data": arr.reshape(-1)}, b""
 
 
-def response(head: dict, outputs: list[tuple[dict, bytes]], opt: int) -> tuple[bytes, list]:
-    """The response body and its headers: JSON, then the binary parts if any output has one.
-
-    ``opt`` is the orjson option set (NumPy arrays are written directly).
-    """
+def response(head: dict, outputs: list[tuple[dict, bytes]]) -> tuple[bytes, list]:
+    """The response body and its headers: JSON, then the binary parts if any output has one."""
     head["outputs"] = [entry for entry, _ in outputs]
-    text = orjson.dumps(head, option=opt)
+    text = orjson.dumps(head, option=orjson.OPT_SERIALIZE_NUMPY)  # arrays written directly
     raw = b"".join(blob for _, blob in outputs)
     if not raw and not any("parameters" in entry for entry, _ in outputs):
         return text, [("Content-Type", "application/json")]
