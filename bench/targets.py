@@ -1,4 +1,4 @@
-"""The targets of issue 4 (and two of the service's from issue 3), checked against one run."""
+"""The targets of issue 4 (two of issue 3's, and issue 9's V2 ones), checked against one run."""
 
 import math
 from dataclasses import dataclass
@@ -57,6 +57,10 @@ def verdicts(training: dict, engine: dict, http: dict, threads: str | None) -> l
     kserve8 = http.get("kserve", {}).get("points", {}).get("single@8", {}).get("rps")
     ml_name, ml8 = best_mlserver(http, "single@8")
     p32 = ours.get("single@32", {})
+    v2 = http.get("ours-v2", {}).get("points", {}).get("single@8", {}).get("rps")
+    v2bin = http.get("ours-v2-binary", {}).get("points", {})
+    kserve_v2 = http.get("kserve-v2", {}).get("points", {}).get("single@8", {}).get("rps")
+    batch8 = ours.get("batch64@8", {}).get("rps")
     b1 = e_ours.get("batch1_seconds")
     rss = http.get("ours", {}).get("worker_rss_mib")
     return [
@@ -107,6 +111,30 @@ def verdicts(training: dict, engine: dict, http: dict, threads: str | None) -> l
             _ratio(rps8, ml8),
             lambda v: v >= 2.5,
             lambda v: f"{times(v)} ({rps8:,.0f} vs {ml8:,.0f} req/s, {ml_name})",
+        ),
+        _check(
+            "V2 JSON 1 image, 8 conns ≥ 2.5x MLServer's V2 (its best configuration)",
+            _ratio(v2, ml8),
+            lambda v: v >= 2.5,
+            lambda v: f"{times(v)} ({v2:,.0f} vs {ml8:,.0f} req/s, {ml_name})",
+        ),
+        _check(
+            "V2 JSON 1 image, 8 conns ≥ 1.3x KServe's V2",
+            _ratio(v2, kserve_v2),
+            lambda v: v >= 1.3,
+            lambda v: f"{times(v)} ({v2:,.0f} vs {kserve_v2:,.0f} req/s)",
+        ),
+        _check(
+            "V2 binary 1 image, 8 conns ≥ 1.0x our /predict JSON",
+            _ratio(v2bin.get("single@8", {}).get("rps"), rps8),
+            lambda v: v >= 1.0,
+            lambda v: f"{times(v)} ({v * rps8:,.0f} vs {rps8:,.0f} req/s)",
+        ),
+        _check(
+            "V2 binary batch 64, 8 conns ≥ 1.5x our /predict JSON batch 64 (images/s)",
+            _ratio(v2bin.get("batch64@8", {}).get("rps"), batch8),
+            lambda v: v >= 1.5,
+            lambda v: f"{times(v)} ({64 * v * batch8:,.0f} vs {64 * batch8:,.0f} images/s)",
         ),
         _check(
             "HTTP 1 conn p50 ≤ 0.7 ms",

@@ -55,7 +55,8 @@ def _check(running: Running, bodies: dict[str, Path], expected: list[int]) -> di
     """POST one single-image and one batch body; compare the labels with the expected ones."""
     out: dict[str, Any] = {}
     for payload, want in (("single", expected[:1]), ("batch64", expected)):
-        status, body = http("POST", running.predict_url, bodies[payload].read_bytes(), 10.0)
+        data = bodies[payload].read_bytes()
+        status, body = http("POST", running.predict_url, data, 10.0, running.spec.headers(data))
         got = running.spec.labels(body) if running.spec.labels and body else None
         ok = status == 200 and (running.spec.labels is None or got == want)
         out[payload] = {"status": status, "labels": got, "expected": want, "ok": ok}
@@ -66,7 +67,8 @@ def _load_point(running: Running, wrk: str, body: Path, conns: int, seconds: flo
     """One wrk run plus the server's CPU seconds per request over it (all processes of the tree)."""
     pids = process_tree(running.proc.pid)
     before = {pid: cpu_seconds([pid]) for pid in pids}
-    result = run_wrk(wrk, running.predict_url, body, conns, seconds)
+    headers = running.spec.headers(body.read_bytes())
+    result = run_wrk(wrk, running.predict_url, body, conns, seconds, headers)
     after = {pid: cpu_seconds([pid]) for pid in pids}
     server_cpu = sum(after[p] - before[p] for p in pids)
     result["server_cpu_seconds"] = server_cpu
@@ -93,10 +95,11 @@ def _one_server(
             "check": _check(running, bodies, expected),
             "points": [],
         }
-        run_wrk(wrk, running.predict_url, bodies["single"], 8, plan.warmup)
+        warm = bodies[spec.payloads[0]]
+        run_wrk(wrk, running.predict_url, warm, 8, plan.warmup, spec.headers(warm.read_bytes()))
         busy: set[int] = set()
         for payload, conns in plan.points:
-            if payload not in spec.payloads:
+            if payload not in spec.payloads or conns not in (spec.connections or (conns,)):
                 continue
             point = _load_point(running, wrk, bodies[payload], conns, plan.seconds)
             point.update(payload=payload, connections=conns)

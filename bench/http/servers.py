@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.envs import venv_python
+from bench.http import payloads
 from bench.proc import REPO, kill_group, single_thread_env
 
 
@@ -43,6 +44,10 @@ class ServerSpec:
     labels: Callable[[dict], list[int]] | None  # None: a constant answer, nothing to check
     env: Callable[[Launch], dict[str, str]] = field(default=lambda launch: {})
     payloads: tuple[str, ...] = ("single", "batch64")  # the bodies worth sending it
+    connections: tuple[int, ...] | None = None  # the load points' connections (None: all)
+    headers: Callable[[bytes], dict[str, str]] = field(
+        default=lambda body: {"Content-Type": "application/json"}
+    )
 
 
 def _gunicorn(app: str) -> Callable[[Launch], list[str]]:
@@ -64,10 +69,6 @@ def _gunicorn_env(launch: Launch) -> dict[str, str]:
         "MLPSERVE_MODEL_DIR": str(launch.model_dir),
         "MLPSERVE_REQUIRED_MODELS": launch.model_name,  # ready means the served model is in
     }
-
-
-def _images_json(images: list[list[int]]) -> bytes:
-    return json.dumps({"images": images}, separators=(",", ":")).encode()
 
 
 def _kserve_command(launch: Launch) -> list[str]:
@@ -116,20 +117,6 @@ def _mlserver_command(parallel_workers: int) -> Callable[[Launch], list[str]]:
     return command
 
 
-def _v2_json(images: list[list[int]]) -> bytes:
-    flat = [v for image in images for v in image]
-    tensor = {"name": "images", "shape": [len(images), 784], "datatype": "INT32", "data": flat}
-    return json.dumps({"inputs": [tensor]}, separators=(",", ":")).encode()
-
-
-def _v2_labels(body: dict) -> list[int]:
-    return [int(v) for v in next(o for o in body["outputs"] if o["name"] == "label")["data"]]
-
-
-def _prediction_labels(body: dict) -> list[int]:
-    return [int(p["label"]) for p in body["predictions"]]
-
-
 OURS = ServerSpec(
     name="ours",
     title="mlpserve (ours)",
@@ -137,8 +124,8 @@ OURS = ServerSpec(
     env=_gunicorn_env,
     ready_path=lambda launch: "/ready",
     predict_path=lambda launch: "/predict",
-    encode=_images_json,
-    labels=_prediction_labels,
+    encode=payloads.images_json,
+    labels=payloads.prediction_labels,
 )
 BARE = ServerSpec(
     name="bare",
@@ -147,9 +134,33 @@ BARE = ServerSpec(
     env=_gunicorn_env,
     ready_path=lambda launch: "/ready",
     predict_path=lambda launch: "/predict",
-    encode=_images_json,
+    encode=payloads.images_json,
     labels=None,
     payloads=("single",),  # it never reads the body: a batch would measure nothing new
+)
+OURS_V2 = ServerSpec(
+    name="ours-v2",
+    title="mlpserve (ours) V2 JSON",
+    command=_gunicorn("service:create_app()"),
+    env=_gunicorn_env,
+    ready_path=lambda launch: f"/v2/models/{launch.model_name}/ready",
+    predict_path=lambda launch: f"/v2/models/{launch.model_name}/infer",
+    encode=payloads.v2_json,
+    labels=payloads.v2_labels,
+    payloads=("single",),
+    connections=(8,),
+)
+OURS_V2_BINARY = ServerSpec(
+    name="ours-v2-binary",
+    title="mlpserve (ours) V2 binary tensors",
+    command=_gunicorn("service:create_app()"),
+    env=_gunicorn_env,
+    ready_path=lambda launch: f"/v2/models/{launch.model_name}/ready",
+    predict_path=lambda launch: f"/v2/models/{launch.model_name}/infer",
+    encode=payloads.v2_binary,
+    labels=payloads.v2_labels,
+    connections=(8,),
+    headers=payloads.v2_binary_headers,
 )
 KSERVE = ServerSpec(
     name="kserve",
@@ -157,8 +168,20 @@ KSERVE = ServerSpec(
     command=_kserve_command,
     ready_path=lambda launch: f"/v1/models/{launch.model_name}",
     predict_path=lambda launch: f"/v1/models/{launch.model_name}:predict",
-    encode=lambda images: json.dumps({"instances": images}, separators=(",", ":")).encode(),
-    labels=_prediction_labels,
+    encode=payloads.instances_json,
+    labels=payloads.prediction_labels,
+)
+
+KSERVE_V2 = ServerSpec(
+    name="kserve-v2",
+    title="KServe 0.21 V2",
+    command=_kserve_command,
+    ready_path=lambda launch: f"/v2/models/{launch.model_name}/ready",
+    predict_path=lambda launch: f"/v2/models/{launch.model_name}/infer",
+    encode=payloads.v2_json,
+    labels=payloads.v2_labels,
+    payloads=("single",),
+    connections=(8,),
 )
 
 
@@ -170,25 +193,38 @@ def mlserver_spec(parallel_workers: int) -> ServerSpec:
         command=_mlserver_command(parallel_workers),
         ready_path=lambda launch: f"/v2/models/{launch.model_name}/ready",
         predict_path=lambda launch: f"/v2/models/{launch.model_name}/infer",
-        encode=_v2_json,
-        labels=_v2_labels,
+        encode=payloads.v2_json,
+        labels=payloads.v2_labels,
     )
 
 
-def http(method: str, url: str, body: bytes | None = None, timeout: float = 5.0) -> tuple:
-    """(status, parsed JSON or None) of one request; status 0 when the connection fails."""
+def http(
+    method: str,
+    url: str,
+    body: bytes | None = None,
+    timeout: float = 5.0,
+    headers: dict[str, str] | None = None,
+) -> tuple:
+    """(status, parsed JSON or None) of one request; status 0 when the connection fails.
+
+    A V2 answer with binary outputs is parsed as its JSON part, with the bytes after it under
+    `_binary`."""
     req = urllib.request.Request(url, data=body, method=method)
-    req.add_header("Content-Type", "application/json")
+    for key, value in (headers or {"Content-Type": "application/json"}).items():
+        req.add_header(key, value)
     try:
         with urllib.request.urlopen(req, timeout=timeout) as resp:
             raw = resp.read()
             status = resp.status
+            size = resp.headers.get("Inference-Header-Content-Length")
     except urllib.error.HTTPError as exc:
         return exc.code, None
     except (OSError, ValueError):
         return 0, None
     try:
-        return status, json.loads(raw)
+        if size is None:
+            return status, json.loads(raw)
+        return status, {**json.loads(raw[: int(size)]), "_binary": raw[int(size) :]}
     except ValueError:
         return status, None
 

@@ -15,9 +15,17 @@ LUA = Path(__file__).with_name("post.lua")
 
 
 def run_wrk(
-    wrk: str, url: str, body_file: Path, connections: int, seconds: float
+    wrk: str,
+    url: str,
+    body_file: Path,
+    connections: int,
+    seconds: float,
+    headers: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """One wrk run of `seconds` at `connections` keep-alive connections (wrk's own threads: ≤ 2).
+
+    `headers` replace the default `Content-Type: application/json` (the V2 binary body needs
+    `application/octet-stream` and `Inference-Header-Content-Length`).
 
     Returns wrk's counts and latency percentiles (µs), plus `rps` and `client_cpu_seconds`.
     Raises RuntimeError if wrk fails or prints no result.
@@ -37,7 +45,11 @@ def run_wrk(
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     done = subprocess.run(
         argv,
-        env={**os.environ, "BENCH_BODY_FILE": str(body_file)},
+        env={
+            **os.environ,
+            "BENCH_BODY_FILE": str(body_file),
+            "BENCH_HEADERS": "\n".join(f"{k}: {v}" for k, v in (headers or {}).items()),
+        },
         capture_output=True,
         text=True,
         timeout=seconds + 60,

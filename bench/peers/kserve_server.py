@@ -1,4 +1,4 @@
-"""KServe Python ModelServer peer: a custom `kserve.Model` serving the NumPy forward pass (V1).
+"""KServe Python ModelServer peer: a custom `kserve.Model` serving the NumPy forward pass (V1, V2).
 
 `python -m bench.peers.kserve_server --model_name mnist --model_path NPZ --http_port P --workers 2`
 in the kserve venv. KServe binds REST to 0.0.0.0 unconditionally, so uvicorn's Config is wrapped
@@ -27,7 +27,8 @@ from bench.peers.forward import NumpyMLP  # noqa: E402
 
 
 class NumpyMLPModel(kserve.Model):
-    """V1 predictor: `{"instances": [IMAGE, ...]}` -> `{"predictions": [{label, probabilities}]}`"""
+    """V1: `{"instances": [IMAGE, ...]}` -> `{"predictions": [{label, probabilities}]}`; V2:
+    `POST /v2/models/NAME/infer` with one image tensor -> `label` and `probabilities`."""
 
     def __init__(self, name: str, path: str) -> None:
         super().__init__(name)
@@ -40,10 +41,22 @@ class NumpyMLPModel(kserve.Model):
         self.ready = True
         return self.ready
 
-    def predict(self, payload: dict, headers: dict | None = None) -> dict:
-        """Run the forward pass on the request's instances."""
-        x = np.asarray(payload["instances"], dtype=np.float32)
-        return {"predictions": self.mlp.predictions(x)}
+    def predict(
+        self, payload: dict | kserve.InferRequest, headers: dict | None = None
+    ) -> dict | kserve.InferResponse:
+        """V1: the forward pass on the request's instances. V2: on its first input tensor,
+        answering `label` INT64 (n,) and `probabilities` FP32 (n, 10), as ours and MLServer do."""
+        if isinstance(payload, dict):
+            x = np.asarray(payload["instances"], dtype=np.float32)
+            return {"predictions": self.mlp.predictions(x)}
+        probs = self.mlp.probabilities(payload.inputs[0].as_numpy())
+        labels = np.asarray(self.mlp.labels, dtype=np.int64)[probs.argmax(axis=1)]
+        outputs = []
+        for name, arr, datatype in (("label", labels, "INT64"), ("probabilities", probs, "FP32")):
+            out = kserve.InferOutput(name, list(arr.shape), datatype)
+            out.set_data_from_numpy(arr, binary_data=False)
+            outputs.append(out)
+        return kserve.InferResponse(payload.id or "", self.name, infer_outputs=outputs)
 
 
 def main() -> None:
