@@ -67,7 +67,9 @@ def check_batch(arr: np.ndarray, field: str, model: Model) -> np.ndarray:
     # negative integer is huge. Otherwise two; NaN propagates through min/max.
     lo, hi = bounds(model)
     kind = arr.dtype.kind
-    if kind == "u" and lo <= 0:
+    if kind in "iu" and lo <= np.iinfo(arr.dtype).min and np.iinfo(arr.dtype).max <= hi:
+        ok = True  # the dtype cannot hold a value out of range (V2's UINT8 pixels)
+    elif kind == "u" and lo <= 0:
         ok = arr.max() <= hi
     elif kind == "i" and lo == 0:
         ok = arr.view(arr.dtype.str.replace("i", "u")).max() <= hi
