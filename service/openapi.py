@@ -93,7 +93,7 @@ def _v2_paths(example: tuple[str, str]) -> dict[str, dict]:
         "Inference: JSON, or JSON then binary tensor data (binary tensor extension)",
         "v2",
         {**_json(s2.InferenceResponse), "application/octet-stream": _BINARY},
-        (400, 404, 413, 415, 503),
+        (400, 404, 413, 503),
         requestBody={
             "required": True,
             "content": {

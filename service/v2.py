@@ -24,14 +24,9 @@ from flask import Blueprint, Response, current_app, request
 from . import v2_tensors as tensors
 from .dataplane import FIELD, DataPlane
 from .engine import Model
-from .errors import (
-    BadRequestError,
-    InvalidInputError,
-    ModelUnavailableError,
-    UnsupportedMediaTypeError,
-)
+from .errors import BadRequestError, InvalidInputError, ModelUnavailableError
 from .inputs import check_batch, shape_text
-from .wsgi import Headers, HotRoute, is_json, json_response, mime, read_body
+from .wsgi import Headers, HotRoute, json_response, read_body
 
 SERVER = {"name": "mlpserve", "version": "0.1.0", "extensions": ["binary_tensor_data"]}
 PLATFORM = "mlpserve-numpy"
@@ -49,9 +44,10 @@ bp = Blueprint("v2", __name__, url_prefix="/v2")
 
 
 def accepts(media_type: str) -> bool:
-    """What infer takes: no Content-Type at all (both reference clients send none), JSON, or
-    ``application/octet-stream`` (JSON and binary data, per the binary extension)."""
-    return media_type in ("", "application/octet-stream") or is_json(media_type)
+    """Infer takes any Content-Type, as Triton does: the body is JSON, followed by binary tensor
+    data when ``Inference-Header-Content-Length`` says so. Both reference clients send no type
+    for JSON, KServe's ``application/octet-stream`` for binary data, ``curl -d`` a form type."""
+    return True
 
 
 class V2:
@@ -228,12 +224,6 @@ def model_ready(name: str, version: str | None = None) -> Response:
 @bp.post("/models/<name>/infer")
 @bp.post("/models/<name>/versions/<version>/infer")
 def infer(name: str, version: str | None = None) -> Response:
-    """Infer through Flask: when the hot-route table is off, or for a media type it refuses."""
-    media_type = mime(request.environ)
-    if not accepts(media_type):
-        raise UnsupportedMediaTypeError(
-            f"unsupported content type {media_type!r}",
-            {"Content-Type": ["Send application/json, application/octet-stream or none."]},
-        )
+    """Infer through Flask, when the hot-route table is off."""
     body, headers = _v2().infer(name, version, request.environ)
     return Response(body, 200, headers)
