@@ -28,13 +28,12 @@ for _var in (
 ):
     os.environ.setdefault(_var, "1")
 
-import logging  # noqa: E402
 from typing import Any  # noqa: E402
 
 from flask import Flask  # noqa: E402
 
 from . import config as _config  # noqa: E402
-from . import v1, wsgi  # noqa: E402
+from . import logs, v1, wsgi  # noqa: E402
 from .artifact import Limits  # noqa: E402
 from .dataplane import DataPlane  # noqa: E402
 from .registry import Registry  # noqa: E402
@@ -59,7 +58,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_REQUEST_BYTES"]
     app.json.sort_keys = False
 
-    logging.getLogger("mlpserve").setLevel(app.config["LOG_LEVEL"])
+    logs.configure(app.config["LOG_FORMAT"], app.config["LOG_LEVEL"])
     app.logger.setLevel(app.config["LOG_LEVEL"])
 
     registry = Registry(

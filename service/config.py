@@ -70,6 +70,7 @@ def check(config: dict[str, Any]) -> None:
     config["REQUIRED_MODELS"] = tuple(str(n) for n in required if str(n))
     config["RELOAD_INTERVAL"] = _seconds(config["RELOAD_INTERVAL"], "RELOAD_INTERVAL")
     config["HOT_ROUTES"] = _flag(config["HOT_ROUTES"], "HOT_ROUTES")
+    config["LOG_FORMAT"] = str(config["LOG_FORMAT"]).lower()
     if config["LOG_FORMAT"] not in LOG_FORMATS:
         raise ConfigError(f"LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}")
     # werkzeug's cap on multipart parts: the images of a full batch and a few form fields.
