@@ -73,7 +73,12 @@ class Service:
 
     # Uploads ------------------------------------------------------------------------------
 
-    def predict_images(self, blobs: list[bytes], name: str | None) -> dict[str, Any]:
+    def predict_images(
+        self, blobs: list[bytes], name: str | None, return_input: bool = False
+    ) -> dict[str, Any]:
+        """Predictions for encoded images; with ``return_input`` each one also carries
+        ``input``: the (28, 28) preprocessed image as fed to the model, rounded to uint8 (what
+        the page draws as "what the model saw")."""
         if len(blobs) > self.max_batch:
             raise InvalidInputError(
                 "batch too large",
@@ -98,7 +103,12 @@ class Service:
             details = {k: v for e in errors for k, v in e.details.items()}
             first = next((e for e in errors if isinstance(e, BadRequestError)), errors[0])
             raise type(first)(first.message, details)
-        return _answer(model, x)
+        answer = _answer(model, x)
+        if return_input:
+            seen = np.rint(x).astype(np.uint8).reshape(-1, 28, 28)  # x is within 0-255
+            for prediction, image in zip(answer["predictions"], seen, strict=True):
+                prediction["input"] = image
+        return answer
 
     def _model(self, name: str | None, field: str) -> Model:
         model = self.engine.get(name or self.default_model[field])
@@ -193,7 +203,7 @@ def predict() -> Response:
         return _json(_predict_multipart(svc))
     if mime in CONTENT_TYPES:
         blob = _read_body(request.environ, svc.max_bytes)
-        return _json(svc.predict_images([blob], request.args.get("model")))
+        return _json(svc.predict_images([blob], request.args.get("model"), _return_input()))
     raise UnsupportedMediaTypeError(
         f"unsupported content type {mime or '(none)'!r}",
         {"Content-Type": [f"Send {_SUPPORTED}."]},
@@ -211,7 +221,17 @@ def _predict_multipart(svc: Service) -> dict[str, Any]:
     if details:
         raise InvalidInputError("invalid request", details)
     name = form.get("model") or request.args.get("model")
-    return svc.predict_images([f.read() for f in uploads], name)
+    return svc.predict_images([f.read() for f in uploads], name, _return_input())
+
+
+def _return_input() -> bool:
+    """The query flag ``return_input``: ``1``/``true`` on, ``0``/``false``/absent off."""
+    value = request.args.get("return_input", "0").lower()
+    if value not in ("0", "1", "false", "true"):
+        raise InvalidInputError(
+            "invalid request", {"return_input": ["Must be 1 or true (or 0, false)."]}
+        )
+    return value in ("1", "true")
 
 
 # -- the one error handler ----------------------------------------------------------------------
