@@ -26,6 +26,7 @@ from typing import Any  # noqa: E402
 from flask import Flask  # noqa: E402
 
 from . import config as _config  # noqa: E402
+from . import page  # noqa: E402
 from .api import (  # noqa: E402
     Service,
     bp,
@@ -66,6 +67,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         logger.error("model %s not loaded: %s", name, reason)
     service = app.extensions["mlpserve"] = Service(engine, app.config)
     app.register_blueprint(bp)
+    app.register_blueprint(page.bp)
     register_error_handlers(app)
     app.wsgi_app = with_request_id(json_fast_path(app.wsgi_app, service))
     return app

@@ -1,4 +1,4 @@
-"""The server side of the drawing page, in-process: ``return_input`` on /predict."""
+"""The server side of the drawing page, in-process: its routes and ``return_input`` on /predict."""
 
 from __future__ import annotations
 
@@ -23,6 +23,37 @@ def canvas_seven() -> np.ndarray:
     a[20:30, 30:90] = 0
     a[30:100, 75:85] = 0
     return a
+
+
+@pytest.mark.parametrize(
+    ("path", "content_type"),
+    [
+        ("/", "text/html; charset=utf-8"),
+        ("/page/page.css", "text/css; charset=utf-8"),
+        ("/page/page.js", "text/javascript; charset=utf-8"),
+    ],
+)
+def test_page_and_assets(client, path, content_type):
+    r = client.get(path)
+    assert r.status_code == 200 and r.headers["Content-Type"] == content_type
+    assert r.headers["Cache-Control"] == "no-cache" and r.headers["ETag"]
+    assert "default-src 'self'" in r.headers["Content-Security-Policy"]
+    again = client.get(path, headers={"If-None-Match": r.headers["ETag"]})
+    assert again.status_code == 304 and again.data == b""
+
+
+def test_the_page_loads_only_its_own_assets(client):
+    html = client.get("/").get_data(as_text=True)
+    assert '<link rel="stylesheet" href="/page/page.css">' in html
+    assert '<script src="/page/page.js" defer></script>' in html
+    assert "http://" not in html and "https://" not in html
+
+
+@pytest.mark.parametrize("path", ["/page/nope.js", "/page/", "/page/../api.py", "/index.html"])
+def test_unknown_assets_are_json_404s(client, path):
+    r = client.get(path)
+    assert r.status_code == 404 and r.headers["Content-Type"] == "application/json"
+    assert set(r.get_json()) == {"error", "details"}
 
 
 def test_return_input_gives_the_image_the_model_saw(client):
