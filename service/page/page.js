@@ -66,7 +66,7 @@ function penDown(event) {
 
 function penMove(event) {
   if (!state.drawing) return;
-  const events = event.getCoalescedEvents ? event.getCoalescedEvents() : [event];
+  const events = event.getCoalescedEvents?.() ?? []; // every sample, not one per frame
   for (const e of events.length ? events : [event]) {
     const p = point(e);
     segment(state.last, p);
@@ -240,27 +240,31 @@ function drawSeen(input) {
   seen.putImageData(image, 0, 0);
 }
 
-function showPrediction(prediction, model) {
-  const probabilities = prediction.probabilities;
-  const p = Math.max(...probabilities);
-  result.dataset.state = "ok";
-  $("label").textContent = prediction.label;
-  $("confidence").textContent = `${percent(p)} sure`;
-  $("by").textContent = `model ${model}`;
+function show(kind, { label = "", confidence = "", by = "", probabilities = null, input = null }) {
+  result.dataset.state = kind;
+  $("label").textContent = label;
+  $("confidence").textContent = confidence;
+  $("by").textContent = by;
   fillBars(probabilities);
-  drawSeen(prediction.input);
+  drawSeen(input);
+}
+
+function showPrediction(prediction, model) {
+  const p = Math.max(...prediction.probabilities);
+  show("ok", {
+    label: prediction.label,
+    confidence: `${percent(p)} sure`,
+    by: `model ${model}`,
+    probabilities: prediction.probabilities,
+    input: prediction.input,
+  });
   if (!state.drawing) {
     $("status").textContent = `Read as ${prediction.label} (${percent(p)}).`;
   }
 }
 
 function showError(lead, detail) {
-  result.dataset.state = "error";
-  $("label").textContent = "";
-  $("confidence").textContent = "";
-  $("by").textContent = "";
-  fillBars(null);
-  drawSeen(null);
+  show("error", {});
   const status = $("status");
   status.textContent = lead;
   if (detail) {
@@ -274,19 +278,11 @@ function showError(lead, detail) {
 function clearAll() {
   state.generation += 1;
   clearTimeout(state.timer);
-  state.timer = 0;
-  state.again = false;
-  state.source = null;
-  state.drawing = false;
+  Object.assign(state, { timer: 0, again: false, source: null, drawing: false });
   $("file").value = "";
   blank();
-  result.dataset.state = "empty";
-  $("label").textContent = "";
-  $("confidence").textContent = "";
-  $("by").textContent = "";
+  show("empty", {});
   $("status").textContent = "Draw a digit to start.";
-  fillBars(null);
-  drawSeen(null);
   setPending(state.busy);
 }
 
