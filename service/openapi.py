@@ -163,7 +163,11 @@ def _v1_paths(request: Any, max_batch: int, example: tuple[str, str]) -> dict[st
         },
         parameters=[{"name": "model", "in": "query", "required": False, "schema": {
             "type": "string", "pattern": NAME_RE.pattern},
-            "description": "the model (a JSON body's `model`, if any, must agree)"}],
+            "description": "the model (a JSON body's `model`, if any, must agree)"},
+            {"name": "return_input", "in": "query", "required": False, "schema": {
+             "type": "string", "pattern": "^([01]|[Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee])$"},
+             "description": "1 or true: each prediction also carries `input`, the 28x28 image "
+             "the model saw (0-255)"}],
     )  # fmt: skip
     ready = _op("Readiness: every model file loaded and self-tested", "v1", _json(r1.Ready), (503,))
     ready["responses"][503]["content"] = _json(r1.Ready)
@@ -186,6 +190,19 @@ def _other_paths() -> dict[str, dict]:
              "schema": {"type": "string", "enum": list(ASSETS)}}  # fmt: skip
     return {
         "/": {"get": _op("The web page: draw a digit, see the prediction", "pages", html)},
+        "/page/{asset}": {
+            "get": _op(
+                "The page's files", "pages", {"*/*": {"schema": {"type": "string"}}}, (404,)
+            ),
+            "parameters": [
+                {
+                    "name": "asset",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "string", "enum": ["index.html", "page.css", "page.js"]},
+                }
+            ],
+        },
         "/metrics": {"get": _op("Prometheus metrics (text exposition format)", "ops", text)},
         "/openapi.json": {"get": _op("This document", "docs", _json({"type": "object"}))},
         "/docs": {"get": _op("Swagger UI over this document, offline", "docs", html)},

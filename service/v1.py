@@ -10,6 +10,8 @@ Endpoints take care of the HTTP-specific things -- the JSON envelope (marshmallo
 from __future__ import annotations
 
 import re
+import time
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -23,6 +25,7 @@ from .dataplane import FIELD, DataPlane
 from .engine import Model
 from .errors import BadRequestError, InvalidInputError, UnsupportedMediaTypeError
 from .images import CONTENT_TYPES
+from .metrics import NullMetrics
 from .schemas import body_kind, flatten_errors, make_predict_schema, to_batch
 from .wsgi import DUMPS_OPT, HotRoute, is_json, json_response, mime, read_body
 
@@ -39,19 +42,23 @@ _CARD_METRIC_KEYS = (
 
 
 class V1:
-    """The v1 protocol over a dataplane: request bodies in, answer payloads out."""
+    """The v1 protocol over a dataplane: request bodies in, answer bodies out."""
 
-    def __init__(self, plane: DataPlane, max_bytes: int):
+    def __init__(self, plane: DataPlane, metrics: NullMetrics, max_bytes: int):
         self.plane = plane
+        self.metrics = metrics
         self.max_bytes = max_bytes
         self.schema = make_predict_schema(plane.max_batch)
 
-    def predict_json(self, body: bytes, query_model: str | None = None) -> dict[str, Any]:
-        """``{"model"?: NAME, "images" | "features": [...]}`` -> the answer payload.
+    def predict_json(
+        self, body: bytes, query_model: str | None = None, return_input: bool = False
+    ) -> tuple[Model, bytes]:
+        """``{"model"?: NAME, "images" | "features": [...]}`` -> (the model, the JSON answer).
 
         ``query_model`` is ``?model=``, which names the model for JSON bodies as for image ones
-        (it must then agree with the body's ``model``, if any).
+        (it must then agree with the body's ``model``, if any); ``return_input`` as for uploads.
         """
+        started = time.perf_counter()
         try:
             data = orjson.loads(body)
         except orjson.JSONDecodeError as e:
@@ -72,15 +79,41 @@ class V1:
             name = query_model
         model = self.plane.model(name, kind)
         x = to_batch(clean[field], field, model, body_kind(body, data, field))
-        return answer(model, self.plane.infer(model, x, field))
+        return self._predict(model, x, field, started, return_input)
 
-    def predict_uploads(self, blobs: list[bytes], name: str | None) -> dict[str, Any]:
-        """Encoded image files (multipart ``image`` parts or one raw body) -> the payload."""
+    def predict_uploads(
+        self, blobs: list[bytes], name: str | None, return_input: bool = False
+    ) -> tuple[Model, bytes]:
+        """Encoded image files (multipart ``image`` parts or one raw body) -> the answer.
+
+        With ``return_input`` each prediction also carries ``input``: the (28, 28) preprocessed
+        image as fed to the model, rounded to integers 0-255 (the page draws it as "what the
+        model saw").
+        """
+        started = time.perf_counter()
         if name is not None:
             _check_name(name)
         model = self.plane.model(name, "image")
         x = self.plane.decode_images(blobs, model, "image")
-        return answer(model, self.plane.infer(model, x, "image"))
+        return self._predict(model, x, "image", started, return_input)
+
+    def _predict(
+        self, model: Model, x: np.ndarray, field: str, started: float, with_input: bool = False
+    ) -> tuple[Model, bytes]:
+        decoded = time.perf_counter()
+        out = self.plane.infer(model, x, field)
+        inferred = time.perf_counter()
+        payload = answer(model, out)
+        if with_input:
+            seen = np.rint(x).astype(np.uint8).reshape(len(x), *model.info.input_shape)
+            for prediction, image in zip(payload["predictions"], seen, strict=True):
+                prediction["input"] = image
+        body = orjson.dumps(payload, option=DUMPS_OPT)
+        encoded = time.perf_counter()
+        self.metrics.inference(
+            model, out, decoded - started, inferred - decoded, encoded - inferred
+        )
+        return model, body
 
 
 def _check_name(name: str) -> None:
@@ -162,18 +195,22 @@ def hot_routes(v1: V1) -> list[HotRoute]:
 
     def predict(environ: dict, match: re.Match) -> tuple[int, bytes, list[tuple[str, str]]]:
         query = environ.get("QUERY_STRING")
-        name = parse_qs(query, keep_blank_values=True).get("model", [None])[0] if query else None
-        payload = v1.predict_json(read_body(environ, v1.max_bytes), name)
-        _note_model(environ, payload)
-        return 200, orjson.dumps(payload, option=DUMPS_OPT), [("Content-Type", "application/json")]
+        args = (
+            {k: v[0] for k, v in parse_qs(query, keep_blank_values=True).items()} if query else {}
+        )
+        model, body = v1.predict_json(
+            read_body(environ, v1.max_bytes), args.get("model"), _return_input(args)
+        )
+        _note_model(environ, model)
+        return 200, body, [("Content-Type", "application/json")]
 
-    return [HotRoute("POST", re.compile(r"/predict"), is_json, predict)]
+    return [HotRoute("/predict", "POST", re.compile(r"/predict"), is_json, predict)]
 
 
-def _note_model(environ: dict, payload: dict[str, Any]) -> None:
-    # For the access log: which model and version answered.
-    environ["mlpserve.model"] = payload["model"]
-    environ["mlpserve.version"] = payload["model_version"]
+def _note_model(environ: dict, model: Model) -> None:
+    # For the access log and the metrics: which model and version answered.
+    environ["mlpserve.model"] = model.info.name
+    environ["mlpserve.version"] = model.info.version
 
 
 # -- routes -------------------------------------------------------------------------------------
@@ -224,24 +261,24 @@ def predict() -> Response:
     v1 = _v1()
     media_type = mime(request.environ)
     if is_json(media_type):  # when the hot-route table is off
-        payload = v1.predict_json(
-            read_body(request.environ, v1.max_bytes), request.args.get("model")
+        model, body = v1.predict_json(
+            read_body(request.environ, v1.max_bytes), request.args.get("model"), _return_input()
         )
     elif media_type == "multipart/form-data":
-        payload = _predict_multipart(v1)
+        model, body = _predict_multipart(v1)
     elif media_type in CONTENT_TYPES:
         blob = read_body(request.environ, v1.max_bytes)
-        payload = v1.predict_uploads([blob], request.args.get("model"))
+        model, body = v1.predict_uploads([blob], request.args.get("model"), _return_input())
     else:
         raise UnsupportedMediaTypeError(
             f"unsupported content type {media_type or '(none)'!r}",
             {"Content-Type": [f"Send {_SUPPORTED}."]},
         )
-    _note_model(request.environ, payload)
-    return json_response(payload)
+    _note_model(request.environ, model)
+    return Response(body, 200, mimetype="application/json")
 
 
-def _predict_multipart(v1: V1) -> dict[str, Any]:
+def _predict_multipart(v1: V1) -> tuple[Model, bytes]:
     files = request.files  # werkzeug enforces MAX_CONTENT_LENGTH and MAX_FORM_PARTS here (413)
     form = request.form
     details = {k: ["Unknown field."] for k in files if k != "image"}
@@ -252,4 +289,15 @@ def _predict_multipart(v1: V1) -> dict[str, Any]:
     if details:
         raise InvalidInputError("invalid request", details)
     name = form.get("model") or request.args.get("model")
-    return v1.predict_uploads([f.read() for f in uploads], name)
+    return v1.predict_uploads([f.read() for f in uploads], name, _return_input())
+
+
+def _return_input(args: Mapping[str, str] | None = None) -> bool:
+    """The query flag ``return_input`` (of ``args``, else Flask's request): ``1``/``true`` on,
+    ``0``/``false``/absent off."""
+    value = (request.args if args is None else args).get("return_input", "0").lower()
+    if value not in ("0", "1", "false", "true"):
+        raise InvalidInputError(
+            "invalid request", {"return_input": ["Must be 1 or true (or 0, false)."]}
+        )
+    return value in ("1", "true")

@@ -27,6 +27,10 @@ class Prediction(Schema):
     label = fields.Integer(metadata={"description": "classifiers", "example": 7})
     probabilities = fields.List(fields.Float(), metadata=_PROBS)
     probability = fields.Float(metadata={"description": "binary: probability of label 1"})
+    input = fields.List(
+        fields.List(fields.Integer()),
+        metadata={"description": "with ?return_input=1: the 28x28 image the model saw, 0-255"},
+    )
     value = fields.Raw(
         metadata={
             "description": "regression: the value (a list when the model has several outputs)",

@@ -16,6 +16,7 @@ not ready. Infer is a row of the hot-route table, answered ahead of Flask.
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
 import numpy as np
@@ -26,6 +27,7 @@ from .dataplane import FIELD, DataPlane
 from .engine import Model
 from .errors import BadRequestError, InvalidInputError, ModelUnavailableError
 from .inputs import check_batch, shape_text
+from .metrics import NullMetrics
 from .wsgi import Headers, HotRoute, json_response, read_body
 
 SERVER = {"name": "mlpserve", "version": "0.1.0", "extensions": ["binary_tensor_data"]}
@@ -53,28 +55,37 @@ def accepts(media_type: str) -> bool:
 class V2:
     """The V2 protocol over a dataplane."""
 
-    def __init__(self, plane: DataPlane, max_bytes: int):
+    def __init__(self, plane: DataPlane, metrics: NullMetrics, max_bytes: int):
         self.plane = plane
+        self.metrics = metrics
         self.max_bytes = max_bytes
 
     def infer(self, name: str, version: str | None, environ: dict) -> tuple[bytes, Headers]:
         """``POST /v2/models/{name}[/versions/{version}]/infer`` -> body and headers."""
+        started = time.perf_counter()
         model = self.plane.registry.get(name, version)
+        environ["mlpserve.model"], environ["mlpserve.version"] = name, model.info.version
         body = read_body(environ, self.max_bytes)
         try:
             req, blobs = tensors.parse_request(body, environ.get(_HEADER_KEY))
             _check_names(req, model)
             field = FIELD[model.info.input_kind]
             x = self._batch(model, req["inputs"], blobs, field)
-            results = outputs(model, self.plane.infer(model, x, field))
-            chosen = select(results, req)
+            decoded = time.perf_counter()
+            out = self.plane.infer(model, x, field)
+            inferred = time.perf_counter()
+            chosen = select(outputs(model, out), req)
         except InvalidInputError as e:  # KServe's status for invalid input
             raise BadRequestError(e.message, e.details) from None
-        environ["mlpserve.model"], environ["mlpserve.version"] = name, model.info.version
         head: dict[str, Any] = {"model_name": name, "model_version": model.info.version}
         if "id" in req:
             head["id"] = req["id"]
-        return tensors.response(head, chosen)
+        answer = tensors.response(head, chosen)
+        encoded = time.perf_counter()
+        self.metrics.inference(
+            model, out, decoded - started, inferred - decoded, encoded - inferred
+        )
+        return answer
 
     def _batch(self, model: Model, inputs: list, blobs: list, field: str) -> np.ndarray:
         """The one input tensor -> the model's float32 batch (n, input_size), checked."""
@@ -174,10 +185,12 @@ def hot_routes(v2: V2) -> list[HotRoute]:
     """``POST .../infer``, answered ahead of Flask (see :func:`service.wsgi.hot_routes`)."""
 
     def infer(environ: dict, match: re.Match) -> tuple[int, bytes, Headers]:
+        if match["version"] is not None:  # the route's template, as Flask's routing names it
+            environ["mlpserve.route"] = "/v2/models/<name>/versions/<version>/infer"
         body, headers = v2.infer(match["name"], match["version"], environ)
         return 200, body, headers
 
-    return [HotRoute("POST", INFER_PATH, accepts, infer)]
+    return [HotRoute("/v2/models/<name>/infer", "POST", INFER_PATH, accepts, infer)]
 
 
 # -- routes -------------------------------------------------------------------------------------

@@ -155,3 +155,14 @@ def test_media_types_and_body_cap(client):
     assert infer(client, b"{", content_type="application/json").status_code == 400
     r = infer(client, b" " * (8 * 1024 * 1024 + 1))
     assert r.status_code == 413
+
+
+def test_metrics_count_v2_by_route_template_model_and_label(client):
+    label = infer(client, images()).get_json()["outputs"][1]["data"][0]
+    infer(client, images(), f"mnist/versions/{VERSION}")
+    text = client.get("/metrics").get_data(as_text=True)
+    for route in ("/v2/models/<name>/infer", "/v2/models/<name>/versions/<version>/infer"):
+        want = f'model_name="mnist",model_version="{VERSION}",route="{route}",status="200"'
+        assert "mlpserve_requests_total{" + want in text
+    assert f'mlpserve_predictions_total{{label="{label}",model_name="mnist"}}' in text
+    assert 'mlpserve_request_stage_seconds_count{model_name="mnist",stage="decode"}' in text
