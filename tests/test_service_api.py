@@ -189,3 +189,18 @@ def test_a_server_bug_is_a_json_500_without_traceback(app, caplog):
     assert r.get_json() == {"error": "internal server error", "details": {}}
     assert "secret" not in r.get_data(as_text=True)
     assert "secret internals" in caplog.text  # logged, with its traceback, server-side
+
+
+def test_query_names_the_model_and_asks_for_the_input_for_json_too(client):
+    moons = client.post("/predict?model=moons", json={"features": [[0.5, 0.25]]})
+    assert moons.status_code == 200 and moons.get_json()["model"] == "moons"
+    for query, body in (("model=bad!", {"features": [[0.5]]}),
+                        ("model=moons", {"model": "regression", "features": [[0.5]]}),
+                        ("return_input=maybe", {"features": [[0.5]]})):  # fmt: skip
+        r = client.post(f"/predict?{query}", json=body)
+        assert r.status_code == 422, query
+    image = [[0] * 28] * 10 + [[0] * 10 + [200] * 8 + [0] * 10] * 8 + [[0] * 28] * 10
+    (p,) = client.post("/predict?return_input=1", json={"images": [image]}).get_json()[
+        "predictions"
+    ]
+    assert p["input"] == image
