@@ -4,8 +4,8 @@ Run it with ``gunicorn -c service/gunicorn.conf.py 'service:create_app()'`` (``m
 This package never imports ``training/``. Its layers, each importing only the ones below it
 (``../shared/STYLE.md``, "Layers of the service")::
 
-    v1 (and the other protocols)   HTTP and Flask live here and above
-      -> dataplane   live, ready, model lookup, input checks, infer -> arrays
+    v1, v2, page, docs, metrics    the protocols: HTTP and Flask live here and above
+      -> dataplane   live, ready, model lookup, input checks (inputs.py), infer -> arrays
       -> registry    which models serve, reload by atomic swap, failures with reasons
       -> engine      one compiled model: forward pass on float32 arrays, self-test
       -> artifact    the .npz contract: read with limits, validate, model card
