@@ -22,6 +22,7 @@ from flask import Blueprint, Flask, Response, current_app, request
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
+from .drain import draining
 from .engine import NAME_RE, Engine, Model
 from .errors import (
     BadRequestError,
@@ -161,6 +162,8 @@ def health() -> Response:
 def ready() -> Response:
     engine = _svc().engine
     status = engine.status()
+    if draining():  # SIGTERM: the load balancer must move away (service/drain.py)
+        return _json({"status": "draining", "models": status["models"]}, 503)
     if engine.ready:
         return _json({"status": "ready", "models": status["models"]})
     return _json(
