@@ -26,6 +26,7 @@ import pytest
 import requests
 from PIL import Image
 
+from service import v1
 from service.engine import load_model
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -154,7 +155,7 @@ def test_json_predictions_match_the_engine(server, mnist_digits, engine_model):
     assert r.status_code == 200, r.text
     assert r.headers["Content-Type"] == "application/json"
     body = r.json()
-    assert body["model"] == "mnist" and body["model_version"] == engine_model.version
+    assert body["model"] == "mnist" and body["model_version"] == engine_model.info.version
     want = engine_model.forward(batch.reshape(20, 784).astype(np.float32))
     got = np.array([p["probabilities"] for p in body["predictions"]])
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
@@ -175,7 +176,12 @@ def test_features_and_binary(server):
 
 def test_multipart_and_raw_image_predictions(server, mnist_digits, engine_model):
     X, _ = mnist_digits
-    want = [p["label"] for p in engine_model.predict(X[:3].reshape(3, 784).astype(np.float32))]
+    want = [
+        p["label"]
+        for p in v1.predictions(
+            engine_model, engine_model.forward(X[:3].reshape(3, 784).astype(np.float32))
+        )
+    ]
     files = [
         ("image", ("a.png", png(large_dark_on_light(X[0])), "image/png")),
         ("image", ("b.jpg", png(large_dark_on_light(X[1]), "JPEG"), "image/jpeg")),
@@ -199,7 +205,7 @@ def test_200_requests_from_8_threads(server, mnist_digits, engine_model):
     X, _ = mnist_digits
     n = 200
     flat = X[:n].reshape(n, 784).astype(np.float32)
-    want = [p["label"] for p in engine_model.predict(flat)]
+    want = [p["label"] for p in v1.predictions(engine_model, engine_model.forward(flat))]
 
     def one(i: int) -> tuple[int, int, int]:
         with requests.Session() as s:
@@ -267,7 +273,7 @@ def test_a_broken_artifact_makes_ready_503_and_the_rest_serves(broken_server, mn
 
 # -- every error status over the wire -----------------------------------------------------------
 
-IMG = [[0] * 28] * 28
+IMG = [[255 if 10 <= c < 14 else 0 for c in range(28)] for _ in range(28)]  # a bar of ink
 
 
 def _case(server: Server, case: str, bomb_png) -> requests.Response:
