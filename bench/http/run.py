@@ -62,11 +62,13 @@ def _check(running: Running, bodies: dict[str, Path], expected: list[int]) -> di
     return out
 
 
-def _load_point(running: Running, wrk: str, body: Path, conns: int, seconds: float) -> dict:
+def load_point(
+    running: Running, wrk: str, body: Path, conns: int, seconds: float, close: bool = False
+) -> dict:
     """One wrk run plus the server's CPU seconds per request over it (all processes of the tree)."""
     pids = process_tree(running.proc.pid)
     before = {pid: cpu_seconds([pid]) for pid in pids}
-    result = run_wrk(wrk, running.predict_url, body, conns, seconds)
+    result = run_wrk(wrk, running.predict_url, body, conns, seconds, close)
     after = {pid: cpu_seconds([pid]) for pid in pids}
     server_cpu = sum(after[p] - before[p] for p in pids)
     result["server_cpu_seconds"] = server_cpu
@@ -98,7 +100,7 @@ def _one_server(
         for payload, conns in plan.points:
             if payload not in spec.payloads:
                 continue
-            point = _load_point(running, wrk, bodies[payload], conns, plan.seconds)
+            point = load_point(running, wrk, bodies[payload], conns, plan.seconds)
             point.update(payload=payload, connections=conns)
             busy.update(point["busy_pids"])
             record["points"].append(point)
