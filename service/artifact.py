@@ -118,13 +118,16 @@ def _read_regular(path: Path, cap: int, what: str) -> bytes:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO must not block the open
     except OSError as e:
         raise ArtifactError(f"cannot read {what}: {e.strerror or e}") from None
-    with os.fdopen(fd, "rb") as f:
+    try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             raise ArtifactError(f"{what} is not a regular file ({_kind(st.st_mode)})")
         if st.st_size > cap:
             raise ArtifactError(f"{what} is {st.st_size} bytes, over the {cap}-byte cap")
-        data = f.read(cap + 1)
+        with os.fdopen(os.dup(fd), "rb") as f:
+            data = f.read(cap + 1)
+    finally:
+        os.close(fd)
     if len(data) > cap:
         raise ArtifactError(f"{what} grew past the {cap}-byte cap while being read")
     return data

@@ -12,13 +12,29 @@ default 2), ``GUNICORN_TIMEOUT`` (worker heartbeat timeout, default 30 s),
 See the README, "Connection model and drain".
 """
 
+import glob
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 # One BLAS/OpenMP thread per worker, set before the app (and NumPy) is imported anywhere.
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
+
+# Prometheus multiprocess mode (service/metrics.py): every worker writes its samples to .db files
+# in this folder (a fresh one under $TMPDIR unless PROMETHEUS_MULTIPROC_DIR names one), and a
+# scrape adds them up. It must be set before prometheus_client is imported (by the app), and the
+# last run's files removed once per server start -- not on a SIGHUP reload, which re-reads this
+# file while the workers keep theirs.
+if os.environ.get("MLPSERVE_METRICS_STARTED") != str(os.getpid()):
+    _metrics_dir = os.environ.setdefault(
+        "PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="mlpserve-metrics-")
+    )
+    os.makedirs(_metrics_dir, exist_ok=True)
+    for _old in glob.glob(os.path.join(_metrics_dir, "*.db")):
+        os.remove(_old)
+    os.environ["MLPSERVE_METRICS_STARTED"] = str(os.getpid())
 
 # The repository root, so that `service` imports however gunicorn was started (`make serve` runs
 # .venv/bin/gunicorn, whose sys.path does not hold the working directory yet).
@@ -65,3 +81,10 @@ def pre_fork(server, worker):
     import gc
 
     gc.freeze()
+
+
+def child_exit(server, worker):
+    """A worker is gone: drop its live gauges (requests in flight) from the metrics."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

@@ -14,17 +14,20 @@ without a file: either makes the registry not ready.
 Scans run at most every ``reload_interval`` seconds, from whichever request first finds the
 snapshot stale (a timestamp comparison per request; a scan without changes costs one ``stat`` per
 file). Every process therefore rescans by itself, gunicorn workers included, with no thread and no
-signal. A changed file is loaded by the request that finds it, which waits for it (the shipped
-``mnist`` model loads in about 60 ms). ``reload_interval=0`` scans only when :meth:`scan` is
-called.
+signal; a forked process rescans at its first request, so a gunicorn ``SIGHUP`` (new workers
+forked from the master) forces a rescan. A changed file is loaded by the request that finds it,
+which waits for it (the shipped ``mnist`` model loads in about 60 ms). ``reload_interval=0``
+scans only when :meth:`scan` is called or the process forks.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import os
 import threading
 import time
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -76,11 +79,13 @@ class Registry:
         self._next_scan = 0.0
         self._snapshot = Snapshot()
         self.scan()
+        ref = weakref.ref(self)
+        os.register_at_fork(after_in_child=lambda: _rescan_soon(ref()))
 
     @property
     def snapshot(self) -> Snapshot:
         """The current snapshot, after a rescan if the last one is older than the interval."""
-        if self.reload_interval and time.monotonic() >= self._next_scan:
+        if time.monotonic() >= self._next_scan:
             self._rescan_if_free()
         return self._snapshot
 
@@ -134,7 +139,7 @@ class Registry:
             self._scan_locked()
 
     def _scan_locked(self) -> None:
-        self._next_scan = time.monotonic() + self.reload_interval
+        self._next_scan = time.monotonic() + (self.reload_interval or math.inf)
         if not self.model_dir.is_dir():
             reason = f"model directory {str(self.model_dir)!r} does not exist"
             self._entries = {}
@@ -189,6 +194,11 @@ class Registry:
         if not entries and not failures:
             failures["*"] = f"no *.npz model in {str(self.model_dir)!r}"
         return Snapshot(models, failures, refused)
+
+
+def _rescan_soon(registry: Registry | None) -> None:
+    if registry is not None:
+        registry._next_scan = 0.0
 
 
 def _identity(path: Path) -> tuple[int, ...] | None:

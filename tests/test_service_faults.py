@@ -243,6 +243,29 @@ def test_an_idle_kept_alive_connection_is_closed_without_an_answer(server):
     assert answer.count(b"HTTP/1.1") == 1
 
 
+def _drain_and_close(server: Server, body: bytes, label: int) -> None:
+    """SIGTERM; /ready turns 503 while /predict still answers (closing its connection); then
+    the listener closes."""
+    server.proc.send_signal(signal.SIGTERM)
+    for _ in range(100):  # the master handles the signal in its loop: a moment, not a drain
+        status, headers, payload = server.request("GET", "/ready")
+        if status == 503:
+            break
+        time.sleep(0.01)
+    assert status == 503
+    assert payload["status"] == "not ready"
+    status, headers, answer = server.request("POST", "/predict", body)
+    assert status == 200 and answer["predictions"][0]["label"] == label
+    assert headers["connection"] == "close"  # keep-alive clients move away
+    for _ in range(200):  # up to ~10 s: the drain ends, the listener closes
+        try:
+            server.request("GET", "/health")
+        except ConnectionRefusedError:
+            return
+        time.sleep(0.05)
+    pytest.fail("the listener did not close after the drain")
+
+
 def test_sigterm_drains_then_finishes_in_flight_requests_and_exits(model_dir, tmp_path, digit):
     body, label = digit
     server = _start(
@@ -251,27 +274,12 @@ def test_sigterm_drains_then_finishes_in_flight_requests_and_exits(model_dir, tm
     try:
         # A request in flight across the whole stop: headers and half its body now, the rest
         # only once the listener has closed (after the drain).
-        inflight = socket.create_connection(("127.0.0.1", server.port), timeout=10)
-        length = f"Content-Length: {len(body)}\r\n\r\n".encode()
-        inflight.sendall(HEADERS + length + body[: len(body) // 2])
-        server.proc.send_signal(signal.SIGTERM)
-        status, headers, payload = server.request("GET", "/ready")
-        assert status == 503
-        assert payload["status"] == "not ready"
-        status, headers, answer = server.request("POST", "/predict", body)
-        assert status == 200 and answer["predictions"][0]["label"] == label
-        assert headers["connection"] == "close"  # keep-alive clients move away
-        for _ in range(200):  # up to ~10 s: the drain ends, the listener closes
-            try:
-                server.request("GET", "/health")
-            except ConnectionRefusedError:
-                break
-            time.sleep(0.05)
-        else:
-            pytest.fail("the listener did not close after the drain")
-        inflight.sendall(body[len(body) // 2 :])
-        got, payload = _split(_read_to_close(inflight))
-        inflight.close()
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as inflight:
+            length = f"Content-Length: {len(body)}\r\n\r\n".encode()
+            inflight.sendall(HEADERS + length + body[: len(body) // 2])
+            _drain_and_close(server, body, label)
+            inflight.sendall(body[len(body) // 2 :])
+            got, payload = _split(_read_to_close(inflight))
         assert got == 200 and payload["predictions"][0]["label"] == label
         assert server.proc.wait(timeout=20) == 0
     finally:
