@@ -142,7 +142,8 @@ def lines(section: dict[str, Any], table, mark: dict) -> list[str]:
         "against ours alone: 256 slow connections (zero bytes, header drip, body drip; reopened "
         "when closed) while `/health` and a one-image `/predict` are probed in turn on fresh "
         "connections; SIGTERM under 8-connection load with clients that stop at the first "
-        "`/ready` 503; SIGKILL of a worker under the same load; a hot swap of `mnist.npz`.",
+        "`/ready` 503; SIGKILL of a worker under the same load; a hot swap of `mnist.npz`."
+        + _busy(section.get("others_share")),
         "",
         *table(
             ["target (issue 8)", "measured", "verdict"],
@@ -171,7 +172,35 @@ def lines(section: dict[str, Any], table, mark: dict) -> list[str]:
         ["server", "connections", "req/s", "p99 ms", "server CPU ms/req", "errors", "passes"],
         rows,
     )
-    for name in ("slow", "drain", "kill", "swap"):
+    out += ["", *_slow_sync(section.get("slow_sync", {}))]
+    for name in ("slow", "slow_sync", "drain", "kill", "swap"):
         if "error" in section.get(name, {}):
             out += ["", f"- **{name}**: {section[name]['error']}"]
     return out
+
+
+def _slow_sync(rec: dict[str, Any]) -> list[str]:
+    """One sentence: the same 256 slow connections against the sync-worker build."""
+    probes = rec.get("probes")
+    if not probes:
+        return []
+    h, p = probes["health"], probes["predict"]
+    return [
+        "The same 256 slow connections against the sync-worker build, for context: "
+        f"{h['count']} `/health` probes fit in the window ({h['ok']} answered, max "
+        f"{h['max_ms']:,.0f} ms), {p['count']} `/predict` ({p['ok']} answered, max "
+        f"{p['max_ms']:,.0f} ms); {rec['worker_timeouts']} worker timeouts."
+    ]
+
+
+def _busy(share: float | None) -> str:
+    """Other processes' use of the cores during the section; a warning when it distorts."""
+    if share is None:
+        return ""
+    text = f" Other processes used {100 * share:.0f} % of the cores during this section."
+    if share > 0.1:
+        text += (
+            " **The machine was busy: req/s and CPU per request are distorted; the ratios "
+            "are only indicative (correctness rows are not affected).**"
+        )
+    return text

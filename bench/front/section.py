@@ -130,12 +130,12 @@ def run_front_section(settings: Settings, work: Path) -> dict[str, Any]:
     result["throughput"] = _throughput(settings, specs, model, work, body)
     ours = servers.OURS
 
-    def slow() -> dict[str, Any]:
-        with _Server(ours, model, work, "slow") as running:
+    def slow(spec: ServerSpec) -> dict[str, Any]:
+        with _Server(spec, model, work, f"slow-{spec.name}") as running:
             args = ["--port", str(running.launch.port), "--body", str(body)]
             args += ["--conns", "256", "--seconds", str(settings.slow_seconds)]
             out = _child("bench.front.slow", args, settings.slow_seconds + 60)
-        out["worker_timeouts"] = _timeouts(work / "front-slow.log")
+        out["worker_timeouts"] = _timeouts(work / f"front-slow-{spec.name}.log")
         return out
 
     def fault(scenario: str) -> dict[str, Any]:
@@ -148,7 +148,9 @@ def run_front_section(settings: Settings, work: Path) -> dict[str, Any]:
             args += ["--master", str(running.proc.pid)]
             return _child("bench.front.faults", args, 120)
 
-    result["slow"] = _scenario("slow connections", slow)
+    result["slow"] = _scenario("slow connections", lambda: slow(ours))
+    # The same window against the sync build: what the slow clients did before (context only).
+    result["slow_sync"] = _scenario("slow connections, sync build", lambda: slow(sync))
     result["drain"] = _scenario("drain", lambda: fault("drain"))
     result["kill"] = _scenario("worker kill", lambda: fault("kill"))
     result["swap"] = _scenario("hot swap", lambda: run_swap(ours, path, work, body))
