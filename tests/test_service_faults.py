@@ -13,45 +13,39 @@ import os
 import shutil
 import signal
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+import live
 from service.engine import load_model
 
-ROOT = Path(__file__).resolve().parent.parent
 HEADERS = b"POST /predict HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
 
 
-@dataclass
-class Server:
-    port: int
-    proc: subprocess.Popen
-    log: Path
+def _request(
+    server: live.Server, method: str, path: str, body: bytes | None = None
+) -> tuple[int, dict, dict]:
+    """One request on a fresh connection: status, headers (lower-case names), JSON body."""
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    try:
+        conn.request(method, path, body, {"Content-Type": "application/json"})
+        resp = conn.getresponse()
+        data = resp.read()
+        headers = {k.lower(): v for k, v in resp.getheaders()}
+        return resp.status, headers, json.loads(data)
+    finally:
+        conn.close()
 
-    def request(self, method: str, path: str, body: bytes | None = None) -> tuple[int, dict, dict]:
-        """One request on a fresh connection: status, headers (lower-case names), JSON body."""
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-        try:
-            conn.request(method, path, body, {"Content-Type": "application/json"})
-            resp = conn.getresponse()
-            data = resp.read()
-            headers = {k.lower(): v for k, v in resp.getheaders()}
-            return resp.status, headers, json.loads(data)
-        finally:
-            conn.close()
 
-    def raw(self, data: bytes, timeout: float = 10.0) -> bytes:
-        """Send raw bytes on a fresh connection; everything the server sends until it closes."""
-        with socket.create_connection(("127.0.0.1", self.port), timeout=timeout) as s:
-            s.sendall(data)
-            return _read_to_close(s)
+def _raw(server: live.Server, data: bytes) -> bytes:
+    """Send raw bytes on a fresh connection; everything the server sends until it closes."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as s:
+        s.sendall(data)
+        return _read_to_close(s)
 
 
 def _read_to_close(s: socket.socket) -> bytes:
@@ -70,50 +64,9 @@ def _split(answer: bytes) -> tuple[int, dict]:
     return int(head.split()[1]), json.loads(body)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _start(model_dir: Path, log: Path, **env: str) -> Server:
-    port = _free_port()
-    full_env = {
-        **os.environ,
-        "HOST": "127.0.0.1",
-        "PORT": str(port),
-        "WEB_CONCURRENCY": "2",
-        "MLPSERVE_MODEL_DIR": str(model_dir),
-        **env,
-    }
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "service/gunicorn.conf.py",
-             "service:create_app()"],
-            cwd=ROOT, env=full_env, stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    server = Server(port, proc, log)
-    for _ in range(600):  # up to ~30 s
-        if proc.poll() is not None:
-            pytest.fail(f"gunicorn exited early:\n{log.read_text()}")
-        try:
-            if server.request("GET", "/ready")[0] == 200:
-                return server
-        except OSError:
-            pass
-        time.sleep(0.05)
-    _stop(server)
-    pytest.fail(f"gunicorn not ready within 30 s:\n{log.read_text()}")
-
-
-def _stop(server: Server) -> None:
-    if server.proc.poll() is None:
-        server.proc.send_signal(signal.SIGINT)  # immediate stop: no drain in teardown
-    try:
-        server.proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        server.proc.kill()
-        server.proc.wait()
+def _start(model_dir: Path, log: Path, **env: str) -> live.Server:
+    """A live server that stops at once on SIGTERM unless the test sets a drain."""
+    return live.start(model_dir, log, env={"MLPSERVE_DRAIN_SECONDS": "0", **env})
 
 
 def _workers(master: int) -> set[int]:
@@ -138,13 +91,13 @@ def model_dir(tmp_path_factory, mnist_npz) -> Path:
 
 
 @pytest.fixture(scope="module")
-def server(model_dir, tmp_path_factory) -> Iterator[Server]:
+def server(model_dir, tmp_path_factory) -> Iterator[live.Server]:
     log = tmp_path_factory.mktemp("logs") / "faults.log"
     s = _start(
         model_dir, log, MLPSERVE_READ_TIMEOUT="1", GUNICORN_KEEPALIVE="1", GUNICORN_TIMEOUT="5"
     )
     yield s
-    _stop(s)
+    live.stop(s)
 
 
 @pytest.fixture(scope="module")
@@ -173,8 +126,8 @@ def test_slow_connections_leave_the_probes_answered(server, digit):
     slow = _slow_sockets(server.port, 16)  # 48 slow clients on 2 workers
     try:
         for _ in range(5):
-            assert server.request("GET", "/health")[0] == 200
-            status, _, answer = server.request("POST", "/predict", body)
+            assert _request(server, "GET", "/health")[0] == 200
+            status, _, answer = _request(server, "POST", "/predict", body)
             assert status == 200
             assert answer["predictions"][0]["label"] == label
     finally:
@@ -209,7 +162,7 @@ def test_a_request_not_in_within_the_read_deadline_gets_408_json_and_a_close(ser
     ids=["long-request-line", "huge-header", "garbage", "bad-header-name"],
 )
 def test_gunicorns_own_errors_are_json(server, sent, status):
-    answer = server.raw(sent)
+    answer = _raw(server, sent)
     got, payload = _split(answer)
     assert got == status
     assert b"Content-Type: application/json" in answer
@@ -243,23 +196,23 @@ def test_an_idle_kept_alive_connection_is_closed_without_an_answer(server):
     assert answer.count(b"HTTP/1.1") == 1
 
 
-def _drain_and_close(server: Server, body: bytes, label: int) -> None:
+def _drain_and_close(server: live.Server, body: bytes, label: int) -> None:
     """SIGTERM; /ready turns 503 while /predict still answers (closing its connection); then
     the listener closes."""
     server.proc.send_signal(signal.SIGTERM)
     for _ in range(100):  # the master handles the signal in its loop: a moment, not a drain
-        status, headers, payload = server.request("GET", "/ready")
+        status, headers, payload = _request(server, "GET", "/ready")
         if status == 503:
             break
         time.sleep(0.01)
     assert status == 503
     assert payload["status"] == "not ready"
-    status, headers, answer = server.request("POST", "/predict", body)
+    status, headers, answer = _request(server, "POST", "/predict", body)
     assert status == 200 and answer["predictions"][0]["label"] == label
     assert headers["connection"] == "close"  # keep-alive clients move away
     for _ in range(200):  # up to ~10 s: the drain ends, the listener closes
         try:
-            server.request("GET", "/health")
+            _request(server, "GET", "/health")
         except ConnectionRefusedError:
             return
         time.sleep(0.05)
@@ -283,7 +236,7 @@ def test_sigterm_drains_then_finishes_in_flight_requests_and_exits(model_dir, tm
         assert got == 200 and payload["predictions"][0]["label"] == label
         assert server.proc.wait(timeout=20) == 0
     finally:
-        _stop(server)
+        live.stop(server)
 
 
 def test_a_killed_worker_is_replaced_and_the_service_goes_on(server, digit):
@@ -293,12 +246,12 @@ def test_a_killed_worker_is_replaced_and_the_service_goes_on(server, digit):
     os.kill(min(before), signal.SIGKILL)
     new = set()
     for _ in range(200):  # up to ~10 s
-        status, headers, _ = server.request("GET", "/health")
+        status, headers, _ = _request(server, "GET", "/health")
         pid = int(headers["x-request-id"].split("-")[0], 16)
         if status == 200 and pid not in before:
             new.add(pid)
             break
         time.sleep(0.05)
     assert new, "no new worker answered"
-    status, _, answer = server.request("POST", "/predict", body)
+    status, _, answer = _request(server, "POST", "/predict", body)
     assert status == 200 and answer["predictions"][0]["label"] == label
