@@ -176,6 +176,23 @@ def _engine(section: dict, s: dict) -> list[str]:
     return out
 
 
+def _worker_kind(section: dict) -> str:
+    """`sync` or `gevent`: the worker class our server ran (runs before issue 8 did not log it)."""
+    passes = section.get("servers", {}).get("ours", {}).get("passes", [])
+    logged = next((p["gunicorn_worker"] for p in passes if p.get("gunicorn_worker")), "sync")
+    return "sync" if logged == "sync" else "gevent"
+
+
+def _connections(kind: str) -> str:
+    if kind == "sync":
+        return (
+            "gunicorn's sync workers close the connection after each answer, so wrk reconnects "
+            "for every request to ours and to bare Flask; KServe and MLServer keep connections "
+            "alive."
+        )
+    return "Every server here keeps connections alive (`Connection: close`: see Front below)."
+
+
 def _http(section: dict, s: dict) -> list[str]:
     if "error" in section:
         return [f"Not measured: {section['error']}"]
@@ -186,7 +203,8 @@ def _http(section: dict, s: dict) -> list[str]:
         "listens on 127.0.0.1 only, runs 2 worker processes with BLAS/OpenMP threads = 1 and "
         "the same NumPy forward pass (ours: our engine; peers: `bench/peers/forward.py`). "
         "Ours and the bare ceiling run under the same gunicorn config (`service/gunicorn.conf.py`,"
-        " gevent workers, access log on); KServe 0.21 runs `--workers 2` with V1 `:predict` and "
+        f" {_worker_kind(section)} workers, access log on); KServe 0.21 runs `--workers 2` with "
+        "V1 `:predict` and "
         "its per-request latency log off; MLServer 1.7 runs a custom runtime over V2 `/infer` "
         "with debug logging and the metrics server off "
         "(`parallel_workers=0` is one process: its fastest setting here; `parallel_workers=2` "
@@ -195,9 +213,8 @@ def _http(section: dict, s: dict) -> list[str]:
         f"{section['passes']} alternated passes over the servers, medians. **wrk runs on the "
         "same 2 cores as the server**, so req/s understates every server; the server's CPU time "
         "per request (from /proc, all its processes) does not depend on that contention, and "
-        "the last column shows the share of the machine wrk itself used. Every server here "
-        "keeps connections alive (ours since issue 8; the front section below also measures "
-        "`Connection: close`).",
+        "the last column shows the share of the machine wrk itself used. "
+        + _connections(_worker_kind(section)),
     ]
     names = list(s)
     for payload, conns in section["points"]:

@@ -77,6 +77,14 @@ def load_point(
     return result
 
 
+def gunicorn_worker(log: Path) -> str | None:
+    """The worker class a gunicorn server logged at start (`Using worker: sync`), if any."""
+    for line in log.read_text(errors="replace").splitlines():
+        if "Using worker: " in line:
+            return line.rsplit("Using worker: ", 1)[1].strip()
+    return None
+
+
 def _one_server(
     spec: ServerSpec, launch: Launch, plan: HttpPlan, wrk: str, bodies: dict, expected: list
 ) -> dict[str, Any]:
@@ -91,6 +99,7 @@ def _one_server(
             raise RuntimeError(f"listens beyond loopback: {exposed}; stopped")
         record: dict[str, Any] = {
             "ready_seconds": running.ready_seconds,
+            "gunicorn_worker": gunicorn_worker(log),
             "listening": listens,
             "check": _check(running, bodies, expected),
             "points": [],
