@@ -38,7 +38,9 @@ if os.environ.get("MLPSERVE_METRICS_STARTED") != str(os.getpid()):
 
 # The repository root, so that `service` imports however gunicorn was started (`make serve` runs
 # .venv/bin/gunicorn, whose sys.path does not hold the working directory yet).
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+_root = str(Path(__file__).resolve().parent.parent)
+if _root not in sys.path:  # this file is read again on every SIGHUP
+    sys.path.insert(0, _root)
 
 # Imported here, in the master, before any fork: the drain flag's shared memory is created now,
 # and every worker inherits it. Bad values of the two settings fail here, at start-up.
