@@ -9,6 +9,9 @@ for line in (os.getenv("BENCH_HEADERS") or ""):gmatch("[^\n]+") do
   local name, value = line:match("^([^:]+):%s*(.*)$")
   if name then wrk.headers[name] = value end
 end
+if os.getenv("BENCH_CLOSE") == "1" then
+  wrk.headers["Connection"] = "close"  -- one connection per request: the non-keep-alive figure
+end
 
 done = function(summary, latency, requests)
   local e = summary.errors

@@ -48,15 +48,16 @@ class ServerSpec:
     headers: Callable[[bytes], dict[str, str]] = field(
         default=lambda body: {"Content-Type": "application/json"}
     )
+    cwd: Path = REPO  # where it starts (another build of ours: that build's tree)
 
 
-def _gunicorn(app: str) -> Callable[[Launch], list[str]]:
+def _gunicorn(app: str, root: Path = REPO) -> Callable[[Launch], list[str]]:
     return lambda launch: [
         sys.executable,
         "-m",
         "gunicorn",
         "-c",
-        str(REPO / "service" / "gunicorn.conf.py"),
+        str(root / "service" / "gunicorn.conf.py"),
         app,
     ]
 
@@ -68,6 +69,7 @@ def _gunicorn_env(launch: Launch) -> dict[str, str]:
         "WEB_CONCURRENCY": "2",
         "MLPSERVE_MODEL_DIR": str(launch.model_dir),
         "MLPSERVE_REQUIRED_MODELS": launch.model_name,  # ready means the served model is in
+        "MLPSERVE_DRAIN_SECONDS": "0",  # stop at once; the front section measures the drain
     }
 
 
@@ -185,6 +187,21 @@ KSERVE_V2 = ServerSpec(
 )
 
 
+def build_spec(name: str, title: str, root: Path) -> ServerSpec:
+    """Our service as built from another tree (an earlier commit extracted under bench/.work)."""
+    return ServerSpec(
+        name=name,
+        title=title,
+        command=_gunicorn("service:create_app()", root),
+        env=lambda launch: {**_gunicorn_env(launch), "PYTHONPATH": str(root)},
+        ready_path=lambda launch: "/ready",
+        predict_path=lambda launch: "/predict",
+        encode=payloads.images_json,
+        labels=payloads.prediction_labels,
+        cwd=root,
+    )
+
+
 def mlserver_spec(parallel_workers: int) -> ServerSpec:
     """MLServer with `parallel_workers` inference processes (0: inference in the main process)."""
     return ServerSpec(
@@ -241,7 +258,7 @@ class Running:
         with log.open("ab") as out:
             self.proc = subprocess.Popen(
                 spec.command(launch),
-                cwd=REPO,
+                cwd=spec.cwd,
                 env=env,
                 stdout=out,
                 stderr=subprocess.STDOUT,

@@ -21,8 +21,10 @@ def run_wrk(
     connections: int,
     seconds: float,
     headers: dict[str, str] | None = None,
+    close: bool = False,
 ) -> dict[str, Any]:
-    """One wrk run of `seconds` at `connections` keep-alive connections (wrk's own threads: ≤ 2).
+    """One wrk run of `seconds` at `connections` keep-alive connections (wrk's own threads: ≤ 2);
+    with `close`, every request says `Connection: close` and wrk reconnects for the next one.
 
     `headers` replace the default `Content-Type: application/json` (the V2 binary body needs
     `application/octet-stream` and `Inference-Header-Content-Length`).
@@ -49,6 +51,7 @@ def run_wrk(
             **os.environ,
             "BENCH_BODY_FILE": str(body_file),
             "BENCH_HEADERS": "\n".join(f"{k}: {v}" for k, v in (headers or {}).items()),
+            "BENCH_CLOSE": "1" if close else "",
         },
         capture_output=True,
         text=True,
