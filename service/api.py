@@ -30,7 +30,7 @@ from .errors import (
     ServiceError,
     UnsupportedMediaTypeError,
 )
-from .images import CONTENT_TYPES, image_to_mnist
+from .images import CONTENT_TYPES, Limits, images_to_mnist
 from .schemas import body_kind, flatten_errors, make_predict_schema, to_batch
 
 log = logging.getLogger("mlpserve")
@@ -48,7 +48,12 @@ class Service:
         self.engine = engine
         self.max_batch: int = config["MAX_BATCH"]
         self.max_bytes: int = config["MAX_REQUEST_BYTES"]
-        self.max_pixels: int = config["MAX_IMAGE_PIXELS"]
+        self.image_limits = Limits(
+            config["MAX_IMAGE_PIXELS"],
+            config["MAX_REQUEST_PIXELS"],
+            config["REQUEST_CPU_SECONDS"],
+            config["REQUEST_DEADLINE_SECONDS"],
+        )
         self.schema = make_predict_schema(self.max_batch)
         self.default_model = {
             "images": config["DEFAULT_IMAGE_MODEL"],
@@ -87,17 +92,7 @@ class Service:
                 f"model {model.name!r} does not take 28x28 images",
                 {"model": [f"Model {model.name!r} takes inputs of shape {model.input_shape}."]},
             )
-        x = np.empty((len(blobs), 784), np.float32)
-        errors: list[ServiceError] = []
-        for i, blob in enumerate(blobs):
-            try:
-                x[i] = image_to_mnist(blob, self.max_pixels, f"image.{i}").ravel()
-            except (BadRequestError, InvalidInputError) as e:
-                errors.append(e)
-        if errors:
-            details = {k: v for e in errors for k, v in e.details.items()}
-            first = next((e for e in errors if isinstance(e, BadRequestError)), errors[0])
-            raise type(first)(first.message, details)
+        x = images_to_mnist(blobs, self.image_limits).reshape(len(blobs), 784)
         return _answer(model, x)
 
     def _model(self, name: str | None, field: str) -> Model:
@@ -262,6 +257,7 @@ def error_reply(
     headers: dict[str, str] = {}
     if isinstance(e, ServiceError):
         status, payload = e.status, e.to_dict()
+        headers.update(e.headers)
     elif isinstance(e, HTTPException):
         status = e.code or 500
         message, details = _http_message(e, environ, max_bytes)
