@@ -22,6 +22,7 @@ from flask import Blueprint, Flask, Response, current_app, request
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
+from .budget import Limits
 from .engine import NAME_RE, Engine, Model
 from .errors import (
     BadRequestError,
@@ -30,7 +31,7 @@ from .errors import (
     ServiceError,
     UnsupportedMediaTypeError,
 )
-from .images import CONTENT_TYPES, Limits, images_to_mnist
+from .images import CONTENT_TYPES, images_to_mnist
 from .schemas import body_kind, flatten_errors, make_predict_schema, to_batch
 
 log = logging.getLogger("mlpserve")

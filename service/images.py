@@ -1,4 +1,4 @@
-"""Image uploads -> MNIST-style 28x28 arrays, with the work of one request bounded.
+"""Image uploads -> MNIST-style 28x28 arrays, decoded small and within the request's bounds.
 
 MNIST digits were made by taking a digit's ink, scaling its bounding box so that the longest side
 is 20 pixels (with anti-aliasing) and centring the centre of mass in a 28x28 field, white ink on
@@ -6,20 +6,17 @@ black. :func:`images_to_mnist` does the same to any PNG/JPEG/BMP/GIF/WebP: a pho
 paper, a 280x280 canvas export (transparent background), dark-on-light or light-on-dark, colour or
 grey, any size up to the configured pixel cap; a multi-frame image gives its first frame.
 
-Bounded work. Decoding is what costs: Pillow decodes PNG, WebP, GIF and BMP at full size (only
-JPEG can decode at 1/2, 1/4 or 1/8 scale, with ``draft``), at up to 23 ns a pixel here (a 4096x4096
-lossless WebP: 0.38 s). So, in this order:
+Decoding is what costs (see :mod:`service.budget` for the bounds and the figures), so:
 
-1. every image's header is read and checked (per-image pixel cap, JPEG scan count) and its pixels
-   are charged to the request's pixel budget (:data:`Limits.request_pixels`) before any image is
-   decoded: a request over it is refused at once, whatever it holds;
-2. each image is reduced to at most ``WORK_SIDE`` pixels a side straight after decoding (JPEG while
-   decoding), and everything after that works on the small image;
+1. every image's header is read and checked, and its pixels charged to the request's pixel
+   budget, before any image is decoded: a request over it is refused at once, whatever it holds;
+2. each image is reduced to at most ``WORK_SIDE`` pixels a side straight after decoding (a JPEG
+   while decoding, with ``draft``: Pillow decodes PNG, WebP, GIF and BMP at full size only), and
+   the EXIF rotation, alpha compositing and everything after work on the small image;
 3. a blank image is refused on that small image, before the crop, the LANCZOS scaling and the
    centre of mass, and the images after a refused one are not decoded;
-4. a per-request :class:`Deadline` is checked between images, between steps, and at every read
-   Pillow's Python-level parsers make (PNG chunks, JPEG markers, GIF blocks cost up to 0.4 µs a
-   byte there), so a request never runs into the worker timeout.
+4. the request's :class:`~service.budget.Deadline` is checked between images, between steps and
+   at every read Pillow's Python-level parsers make (PNG chunks, JPEG markers, GIF blocks).
 
 Pillow's own global decompression-bomb limit is switched off in favour of the per-application caps
 (it would warn, then raise, with a limit that is not ours).
@@ -29,13 +26,12 @@ from __future__ import annotations
 
 import io
 import math
-import time
-from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image, ImageChops, UnidentifiedImageError
 
-from .errors import BadRequestError, InvalidInputError, ServiceUnavailableError
+from .budget import Deadline, Limits, TooCostlyError, pixel_cost
+from .errors import BadRequestError, InvalidInputError
 
 Image.MAX_IMAGE_PIXELS = None  # see the module docstring: our caps, from the config, apply
 
@@ -56,13 +52,6 @@ CONTENT_TYPES = frozenset(
 WORK_SIDE = 336  # images are reduced to at most this side before any float work
 RESAMPLE = Image.Resampling.LANCZOS  # anti-aliased scaling of the cropped digit to 20 px
 INK_MIN = 24.0  # an image whose ink is fainter than this (out of 255) is blank
-# Each progressive JPEG scan walks every block again (17 ms per scan at 4096x4096 here): a JPEG
-# holds at most this many (libjpeg writes 6 for grey, 10 for colour), and every 10 count as one
-# pass over its pixels in the budget.
-MAX_JPEG_SCANS = 32
-# Pillow decodes RLE-compressed BMP in Python: up to 220 ns a pixel, 30x a lossless WebP pixel.
-RLE_BMP_PASSES = 32
-_BMP_RLE = (1, 2)
 _ORIENTATION = {  # EXIF orientation -> the transpose that makes the image upright
     2: Image.Transpose.FLIP_LEFT_RIGHT,
     3: Image.Transpose.ROTATE_180,
@@ -73,59 +62,6 @@ _ORIENTATION = {  # EXIF orientation -> the transpose that makes the image uprig
     8: Image.Transpose.ROTATE_90,
 }
 _DECODE_ERRORS = (OSError, ValueError, SyntaxError, EOFError, MemoryError, IndexError)
-
-
-@dataclass(frozen=True)
-class Limits:
-    """The caps on one upload request (``MLPSERVE_MAX_IMAGE_PIXELS``, ``..._MAX_REQUEST_PIXELS``,
-    ``..._REQUEST_CPU_SECONDS``, ``..._REQUEST_DEADLINE_SECONDS``; see :class:`Deadline`).
-
-    ``request_pixels`` is the pixel budget: the pixels all images of a request decode, each image
-    counted once per pass its decoder makes over them (once, but 16 times for an RLE BMP and once
-    per 10 scans of a JPEG). Measured over the crafted-upload catalogue of
-    ``tests/test_service_uploads.py`` (``python tests/test_service_uploads.py`` re-measures), with
-    the defaults a request within the 8 MiB body cap costs at most 0.9 s of CPU here, i.e. at most
-    1.3 µs of CPU per request byte past a 0.1 s floor (worst: many 0-byte PNG chunks, cut by the
-    deadline), and a request at the budget (three blank 4096x4096 lossless WebPs) 1.1 s.
-    """
-
-    image_pixels: int
-    request_pixels: int
-    cpu_seconds: float
-    deadline_seconds: float
-
-
-class Deadline:
-    """The CPU limit and wall-clock deadline of one request, checked at clean points (between
-    images and steps, and at every read a decoder makes; no signals, no threads).
-
-    Past ``Limits.cpu_seconds`` of this thread's CPU the request is too costly: 422, as a retry
-    would fail again. Past ``Limits.deadline_seconds`` of wall time with the CPU limit not reached
-    the request was kept waiting by a busy machine: 503 with ``Retry-After``. Thread CPU time is
-    the request's own under sync and threaded workers (and under gevent, which cannot switch
-    greenlets during a decode).
-    """
-
-    def __init__(self, limits: Limits, field: str):
-        self.limits, self.field = limits, field
-        self._cpu_end = time.thread_time() + limits.cpu_seconds
-        self._wall_end = time.monotonic() + limits.deadline_seconds
-
-    def check(self, path: str) -> None:
-        """Raise if the CPU limit or the deadline has passed; ``path`` is the image at work."""
-        if time.thread_time() > self._cpu_end:
-            seconds = self.limits.cpu_seconds
-            raise InvalidInputError(
-                "images too costly to decode",
-                {self.field: [f"Stopped at {path}: over {seconds:g} s of CPU, the limit."]},
-            )
-        if time.monotonic() > self._wall_end:
-            seconds = self.limits.deadline_seconds
-            raise ServiceUnavailableError(
-                "server busy: request deadline passed",
-                {self.field: [f"Stopped at {path}: {seconds:g} s deadline passed; retry later."]},
-                retry_after=1,
-            )
 
 
 class _Reader(io.BytesIO):
@@ -160,22 +96,7 @@ def open_image(data: bytes, limits: Limits, deadline: Deadline, path: str) -> Im
         raise InvalidInputError("image over the pixel cap", {path: [reason]})
     if w < 1 or h < 1:
         raise _undecodable(path, "The image has no pixels.")
-    scans = data.count(b"\xff\xda") if im.format == "JPEG" else 0
-    if scans > MAX_JPEG_SCANS:
-        raise InvalidInputError(
-            "JPEG with too many scans",
-            {path: [f"The JPEG has {scans} scans; the maximum is {MAX_JPEG_SCANS}."]},
-        )
-    im.info["mlpserve.scans"] = scans
     return im
-
-
-def pixel_cost(im: Image.Image) -> int:
-    """The pixels decoding ``im`` costs in the request budget: width x height x decoder passes."""
-    w, h = im.size
-    if im.format == "BMP" and im.info.get("compression") in _BMP_RLE:
-        return w * h * RLE_BMP_PASSES
-    return w * h * max(1, math.ceil(im.info.get("mlpserve.scans", 0) / 10))
 
 
 def _has_alpha(im: Image.Image) -> bool:
@@ -292,6 +213,29 @@ def _raise_first(errors: list[BadRequestError | InvalidInputError]) -> None:
     raise type(first)(first.message, details)
 
 
+def charge(blobs: list[bytes], limits: Limits, deadline: Deadline, field: str) -> None:
+    """Open every image's header (nothing is decoded, and each is closed again, so that memory
+    holds one image at a time): the per-image caps of all, then the request's pixel budget."""
+    cost = 0
+    errors: list[BadRequestError | InvalidInputError] = []
+    for i, blob in enumerate(blobs):
+        try:
+            with open_image(blob, limits, deadline, f"{field}.{i}") as im:
+                cost += pixel_cost(im, blob, f"{field}.{i}")
+        except TooCostlyError:
+            raise
+        except (BadRequestError, InvalidInputError) as e:
+            errors.append(e)
+    if errors:
+        _raise_first(errors)
+    if cost > limits.request_pixels:
+        reason = (
+            f"The {len(blobs)} images decode to {cost} pixels; "
+            f"the request budget is {limits.request_pixels}."
+        )
+        raise InvalidInputError("request over the pixel budget", {field: [reason]})
+
+
 def images_to_mnist(blobs: list[bytes], limits: Limits, field: str = "image") -> np.ndarray:
     """Encoded images of one request -> (n, 28, 28) float32 in 0-255, ready for an MNIST model.
 
@@ -304,35 +248,17 @@ def images_to_mnist(blobs: list[bytes], limits: Limits, field: str = "image") ->
         An upload is not a decodable PNG/JPEG/BMP/GIF/WebP (400; ``details`` names each one).
     InvalidInputError
         An image over the pixel cap or the scan cap, the request over its pixel budget, a blank
-        image, or a request that cost more CPU than its deadline (422).
+        image, or a request over its CPU limit (422).
     ServiceUnavailableError
         The deadline passed while the request waited for the CPU (503, ``Retry-After``).
     """
     deadline = Deadline(limits, field)
-    opened: list[Image.Image] = []
-    errors: list[BadRequestError | InvalidInputError] = []
+    charge(blobs, limits, deadline, field)
+    out = np.empty((len(blobs), 28, 28), np.float32)
     for i, blob in enumerate(blobs):
-        try:
-            opened.append(open_image(blob, limits, deadline, f"{field}.{i}"))
-        except (BadRequestError, InvalidInputError) as e:
-            errors.append(e)
-    if errors:
-        _raise_first(errors)
-    cost = sum(pixel_cost(im) for im in opened)
-    if cost > limits.request_pixels:
-        raise InvalidInputError(
-            "request over the pixel budget",
-            {
-                field: [
-                    f"The {len(blobs)} images decode to {cost} pixels; the request budget "
-                    f"is {limits.request_pixels}."
-                ]
-            },
-        )
-    out = np.empty((len(opened), 28, 28), np.float32)
-    for i, im in enumerate(opened):
         path = f"{field}.{i}"
         deadline.check(path)
-        ink = ink_of(to_grey(*decode_small(im, deadline, path)), path)
-        out[i] = mnist_style(ink, path)
+        with open_image(blob, limits, deadline, path) as im:
+            grey = to_grey(*decode_small(im, deadline, path))
+        out[i] = mnist_style(ink_of(grey, path), path)
     return out

@@ -8,7 +8,7 @@ import io
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageOps
 
 from service.engine import load_model
 from service.errors import BadRequestError, InvalidInputError
@@ -138,3 +138,18 @@ def test_undecodable_images(blob):
 def test_blank_images(value):
     with pytest.raises(InvalidInputError, match="no digit"):
         image_to_mnist(encode(np.full((64, 64), value, np.uint8)))
+
+
+@pytest.mark.parametrize("orientation", [3, 6, 8])
+def test_exif_orientation_is_applied_after_the_reduction(mnist_digits, orientation):
+    """A camera's EXIF rotation: the same as the image rotated upright before it is sent."""
+    digit = mnist_digits[0][4]
+    im = Image.fromarray(digit).resize((1400, 1400), Image.Resampling.BILINEAR)
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    tagged = encode(np.asarray(im), "PNG", exif=exif)
+    upright = ImageOps.exif_transpose(Image.open(io.BytesIO(tagged)))
+    np.testing.assert_allclose(
+        image_to_mnist(tagged), image_to_mnist(encode(np.asarray(upright))), atol=2
+    )
+    assert np.corrcoef(image_to_mnist(tagged).ravel(), digit.ravel())[0, 1] < 0.9  # it turned

@@ -1,0 +1,108 @@
+"""The work bounds of one upload request: its limits, what an image costs, its CPU limit and
+deadline.
+
+Decoding is what costs, and it is bounded by pixels, not bytes: a 702-byte lossless WebP decodes
+to 16.7 Mpx (0.3 s here), and Pillow decodes PNG, WebP, GIF and BMP at full size. So each image is
+charged its pixels times the passes its decoder makes over them, from its header, and a request
+may decode at most ``Limits.request_pixels`` in all. What bytes do cost is Pillow's Python-level
+parsing (PNG chunks, JPEG markers, GIF blocks, compressed PNG text: about 0.4 µs a byte at worst),
+which the CPU limit of :class:`Deadline` cuts.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+from PIL import Image
+
+from .errors import InvalidInputError, ServiceUnavailableError
+
+# Each progressive JPEG scan walks every block again (17 ms per scan at 4096x4096 here): a JPEG
+# holds at most this many (libjpeg writes 6 for grey, 10 for colour), and every 10 count as one
+# pass over its pixels.
+MAX_JPEG_SCANS = 32
+# Pillow decodes RLE-compressed BMP in Python: up to 220 ns a pixel, 30x a lossless WebP pixel.
+RLE_BMP_PASSES = 32
+_BMP_RLE = (1, 2)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The caps on one upload request (``MLPSERVE_MAX_IMAGE_PIXELS``, ``..._MAX_REQUEST_PIXELS``,
+    ``..._REQUEST_CPU_SECONDS``, ``..._REQUEST_DEADLINE_SECONDS``; see :class:`Deadline`).
+
+    ``request_pixels`` is the pixel budget: the pixels all images of a request decode, each image
+    counted once per pass its decoder makes over them (once; 32 times for an RLE BMP; once per 10
+    scans of a JPEG). The default, two images at the per-image cap, and the 1 s CPU limit come
+    from the crafted-upload catalogue of ``tests/test_service_uploads.py`` (``PYTHONPATH=.
+    python tests/test_service_uploads.py`` re-measures; 33 requests up to the 8 MiB body cap, CPU
+    of the whole request in-process, on this 2-core machine shared at a load of 6-9):
+
+    - worst request within the budget: two 4096x4096 RGBA PNGs with ink, 0.75 s (two such
+      WebPs 0.70 s); every refusal from the headers (the issue's 256 blank WebPs, 40 JPEGs at the
+      cap, a JPEG of 1000 scans) under 60 ms;
+    - worst request of all: 1.06 s (PNGs of 64 MB of compressed text each, cut by the CPU limit;
+      8 MB of PNG chunks, JPEG markers or GIF comment blocks: 1.02 s). Bound: the CPU limit plus
+      one uninterruptible step, at most one image's decode (0.35 s);
+    - worst CPU per request byte: 0.40 ms a byte for a 1.8 KB request that decodes the whole
+      budget (pixels, not bytes, are what costs); over 1 MB, at most 0.13 µs a byte.
+    """
+
+    image_pixels: int
+    request_pixels: int
+    cpu_seconds: float
+    deadline_seconds: float
+
+
+class TooCostlyError(InvalidInputError):
+    """The request used up its CPU limit: 422, as a retry would fail again."""
+
+
+class Deadline:
+    """The CPU limit and wall-clock deadline of one request, checked at clean points (between
+    images and steps, and at every read a decoder makes; no signals, no threads).
+
+    Past ``Limits.cpu_seconds`` of this thread's CPU the request is too costly: 422, as a retry
+    would fail again. Past ``Limits.deadline_seconds`` of wall time with the CPU limit not reached
+    the request was kept waiting by a busy machine: 503 with ``Retry-After``. Thread CPU time is
+    the request's own under sync and threaded workers (and under gevent, which cannot switch
+    greenlets during a decode).
+    """
+
+    def __init__(self, limits: Limits, field: str):
+        self.limits, self.field = limits, field
+        self._cpu_end = time.thread_time() + limits.cpu_seconds
+        self._wall_end = time.monotonic() + limits.deadline_seconds
+
+    def check(self, path: str) -> None:
+        """Raise if the CPU limit or the deadline has passed; ``path`` is the image at work."""
+        if time.thread_time() > self._cpu_end:
+            seconds = self.limits.cpu_seconds
+            raise TooCostlyError(
+                "images too costly to decode",
+                {self.field: [f"Stopped at {path}: over {seconds:g} s of CPU, the limit."]},
+            )
+        if time.monotonic() > self._wall_end:
+            seconds = self.limits.deadline_seconds
+            raise ServiceUnavailableError(
+                "server busy: request deadline passed",
+                {self.field: [f"Stopped at {path}: {seconds:g} s deadline passed; retry later."]},
+                retry_after=1,
+            )
+
+
+def pixel_cost(im: Image.Image, data: bytes, path: str) -> int:
+    """The pixels decoding ``im`` costs in the request budget: width x height x decoder passes.
+    A JPEG's scans are counted by their start markers (an EXIF thumbnail's count too)."""
+    w, h = im.size
+    if im.format == "BMP" and im.info.get("compression") in _BMP_RLE:
+        return w * h * RLE_BMP_PASSES
+    scans = data.count(b"\xff\xda") if im.format == "JPEG" else 0
+    if scans > MAX_JPEG_SCANS:
+        raise InvalidInputError(
+            "JPEG with too many scans",
+            {path: [f"The JPEG has {scans} scans; the maximum is {MAX_JPEG_SCANS}."]},
+        )
+    return w * h * max(1, math.ceil(scans / 10))
