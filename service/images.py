@@ -110,34 +110,41 @@ def _small(im: Image.Image) -> Image.Image:
     return im
 
 
+def _load_first_frame(im: Image.Image) -> None:
+    """Decode the first frame; a JPEG scaled by 1/2, 1/4 or 1/8 by libjpeg while decoding."""
+    w, h = im.size
+    if im.format == "JPEG":
+        s = min(1.0, WORK_SIDE / max(w, h))
+        im.draft("L", (max(1, math.ceil(w * s)), max(1, math.ceil(h * s))))
+    im.seek(0)
+    im.load()
+
+
+def _planes(im: Image.Image) -> tuple[Image.Image, Image.Image | None]:
+    """A decoded image -> luminance (``L``, or ``F`` for 16-bit and float samples) premultiplied
+    by alpha, and alpha (``L``, None when opaque), both reduced to at most ``WORK_SIDE`` a side.
+    Premultiplied, the reduction averages what compositing needs."""
+    if _has_alpha(im):
+        im = im if im.mode in ("RGBA", "LA") else im.convert("RGBA")
+        alpha = im.getchannel("A")
+        if alpha.getextrema()[0] < 255:
+            return _small(ImageChops.multiply(im.convert("L"), alpha)), _small(alpha)
+    elif im.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
+        return _small(im.convert("F")), None
+    return _small(im.convert("L")), None
+
+
 def decode_small(im: Image.Image, deadline: Deadline, path: str) -> tuple[np.ndarray, np.ndarray]:
     """Decode the first frame, reduced to at most ``WORK_SIDE`` a side, upright.
 
-    Returns float32 (H, W) luminance 0-255 premultiplied by alpha, and alpha 0-1 (all ones for
-    an opaque image). Alpha is reduced premultiplied, as compositing needs.
+    Returns float32 (H, W) luminance 0-255 premultiplied by alpha, and alpha 0-1 (H, W) (all ones
+    for an opaque image).
     """
-    w, h = im.size
     try:
-        if im.format == "JPEG":  # let libjpeg scale by 1/2, 1/4 or 1/8 while decoding
-            s = min(1.0, WORK_SIDE / max(w, h))
-            im.draft("L", (max(1, math.ceil(w * s)), max(1, math.ceil(h * s))))
-        im.seek(0)
-        im.load()
+        _load_first_frame(im)
         deadline.check(path)
         orientation = _ORIENTATION.get(im.getexif().get(0x0112, 1))
-        alpha = None
-        if _has_alpha(im):
-            im = im if im.mode in ("RGBA", "LA") else im.convert("RGBA")
-            a = im.getchannel("A")
-            if a.getextrema()[0] < 255:
-                alpha = _small(a)
-                lum = _small(ImageChops.multiply(im.convert("L"), a))
-            else:
-                lum = _small(im.convert("L"))
-        elif im.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
-            lum = _small(im.convert("F"))
-        else:
-            lum = _small(im.convert("L"))
+        lum, alpha = _planes(im)
     except (*_DECODE_ERRORS, Image.DecompressionBombError):
         raise _undecodable(path, "The image data is truncated or corrupt.") from None
     deadline.check(path)
@@ -148,8 +155,9 @@ def decode_small(im: Image.Image, deadline: Deadline, path: str) -> tuple[np.nda
     if lum.mode == "F":  # 16-bit or float samples: stretched to 0-255 by their maximum
         top = float(grey.max())
         grey = np.clip(grey * (255.0 / top) if top > 0 else grey, 0.0, 255.0)
-    ones = np.ones_like(grey)
-    return grey, ones if alpha is None else np.asarray(alpha, dtype=np.float32) / 255.0
+    if alpha is None:
+        return grey, np.ones_like(grey)
+    return grey, np.asarray(alpha, dtype=np.float32) / 255.0
 
 
 def to_grey(lum: np.ndarray, alpha: np.ndarray) -> np.ndarray:

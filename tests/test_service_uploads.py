@@ -414,12 +414,15 @@ def gunicorn_url(models, tmp_path_factory) -> Iterator[str]:
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(300):  # up to 30 s
-            assert proc.poll() is None, log.read_text()
+            assert proc.poll() is None, f"gunicorn exited early:\n{log.read_text()}"
             try:
                 if requests.get(url + "/ready", timeout=5).status_code == 200:
                     break
             except requests.ConnectionError:
-                time.sleep(0.1)
+                pass
+            time.sleep(0.1)
+        else:
+            pytest.fail(f"gunicorn did not become ready:\n{log.read_text()}")
         yield url
     finally:
         proc.terminate()
@@ -444,8 +447,6 @@ def test_the_issues_256_blank_webp_request_gets_json_from_gunicorn(gunicorn_url)
 
 def measure() -> None:
     """Print the CPU time of every catalogue request to an app with the shipped defaults."""
-    import time
-
     from service import create_app
 
     client = create_app().test_client()
