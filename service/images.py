@@ -10,9 +10,11 @@ Decoding is what costs (see :mod:`service.budget` for the bounds and the figures
 
 1. every image's header is read and checked, and its pixels charged to the request's pixel
    budget, before any image is decoded: a request over it is refused at once, whatever it holds;
-2. each image is reduced to at most ``WORK_SIDE`` pixels a side straight after decoding (a JPEG
-   while decoding, with ``draft``: Pillow decodes PNG, WebP, GIF and BMP at full size only), and
-   the EXIF rotation, alpha compositing and everything after work on the small image;
+2. each image is reduced to at most ``WORK_SIDE`` pixels a side straight after decoding, and the
+   EXIF rotation, alpha compositing and everything after work on the small image. Only JPEG
+   decodes reduced (``draft``: libjpeg scales by 1/8 while decoding; a 4096x4096 colour JPEG
+   takes 5 ms instead of 34, a progressive one 58 instead of 124); Pillow decodes PNG, WebP,
+   GIF and BMP at full size only (``draft`` is a no-op for them; 45-230 ms at 4096x4096 here);
 3. a blank image is refused on that small image, before the crop, the LANCZOS scaling and the
    centre of mass, and the images after a refused one are not decoded;
 4. the request's :class:`~service.budget.Deadline` is checked between images, between steps and

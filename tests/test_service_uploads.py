@@ -41,19 +41,24 @@ def encode(im: Image.Image, fmt: str, **kw) -> bytes:
     return buf.getvalue()
 
 
-def _chunk(kind: bytes, data: bytes) -> bytes:
+def chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
 
-def png_with(w: int, h: int, extra: bytes = b"", grey: int = 255) -> bytes:
-    """An 8-bit grey PNG of one level, ``extra`` chunks before its pixels, no end chunk."""
+def png_without_end(w: int, h: int, extra: bytes = b"") -> bytes:
+    """A white 8-bit grey PNG, ``extra`` chunks before its pixels, no end chunk."""
     ihdr = struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0)
-    idat = zlib.compress((b"\x00" + bytes([grey]) * w) * h, 9)
-    return b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + extra + _chunk(b"IDAT", idat)
+    idat = zlib.compress((b"\x00" + b"\xff" * w) * h, 9)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + extra + chunk(b"IDAT", idat)
+
+
+def with_chunks(png: bytes, nbytes: int) -> bytes:
+    """``png`` with about ``nbytes`` of empty private chunks after its header chunk."""
+    return png[:33] + chunk(b"prVt", b"") * (nbytes // 12) + png[33:]
 
 
 def png_complete(w: int, h: int, extra: bytes = b"") -> bytes:
-    return png_with(w, h, extra) + _chunk(b"IEND", b"")
+    return png_without_end(w, h, extra) + chunk(b"IEND", b"")
 
 
 def bmp_rle8(w: int, h: int, body: bytes) -> bytes:
@@ -126,8 +131,8 @@ def jpeg_many_markers(nbytes: int) -> bytes:
     return base[:2] + b"\xff\xfe\x00\x02" * (nbytes // 4) + base[2:]
 
 
-def compressed_chunk(kind: bytes, keyword: bytes, size: int) -> bytes:
-    return _chunk(kind, keyword + b"\x00\x00" + zlib.compress(b"a" * size, 9))
+def zlib_chunk(kind: bytes, keyword: bytes, size: int) -> bytes:
+    return chunk(kind, keyword + b"\x00\x00" + zlib.compress(b"a" * size, 9))
 
 
 def exif_rotated(side: int) -> bytes:
@@ -213,7 +218,7 @@ def catalogue(side: int, body_cap: int) -> dict[str, Case]:
         "256 blank PNG 1x1": (lambda: [blank("L", "PNG", 1)] * 256, 422, "image.0", "blank"),
         "256 ink PNG 28x28": (lambda: [digit_canvas(28)] * 256, 200, "", ""),
         "256 ink PNG at side/6": (lambda: [digit_canvas(side // 6)] * 256, 422, "image", "budget"),
-        "256 PNG without IEND": (lambda: [png_with(64, 64)] * 256, 422, "image.0", "blank"),
+        "256 PNG without IEND": (lambda: [png_without_end(64, 64)] * 256, 422, "image.0", "blank"),
         # Truncated files.
         "truncated noise PNG": (
             lambda: [(b := noise(noisy, "PNG"))[: len(b) // 2]],
@@ -243,21 +248,32 @@ def catalogue(side: int, body_cap: int) -> dict[str, Case]:
         "APNG 2k frames": (lambda: [frames(2_000)], 422, "image.0", "blank"),
         # Work per byte in Pillow's Python-level parsers: cut by the CPU limit.
         "PNG of empty chunks": (
-            lambda: [png_complete(1, 1, _chunk(b"prVt", b"") * (room // 12))],
+            lambda: [with_chunks(png_complete(1, 1), room)],
             422,
             "image",
             "CPU",
         ),
         "JPEG of COM markers": (lambda: [jpeg_many_markers(room)], 422, "image", "CPU"),
+        # The worst overrun of the CPU limit: header parsing up to it (here, on this machine),
+        # then one uninterruptible decode of an image at the cap.
+        "chunky PNG, then an RGBA WebP at the cap": (
+            lambda: [
+                with_chunks(digit_canvas(64), room * 3 // 20),
+                digit_canvas(side, "RGBA", "WEBP", lossless=True),
+            ],
+            422,
+            "image",
+            "CPU",
+        ),
         "GIF comment of 1-byte blocks": (lambda: [gif_long_comment(room)], 422, "image", "CPU"),
         "PNGs of 64 MB of zTXt": (
-            fit(lambda: png_complete(1, 1, compressed_chunk(b"zTXt", b"k", 1 << 20) * 64)),
+            fit(lambda: png_complete(1, 1, zlib_chunk(b"zTXt", b"k", 1 << 20) * 64)),
             422,
             "image",
             "CPU",
         ),
         "PNG with a 1 MB iCCP": (
-            lambda: [png_complete(side, side, compressed_chunk(b"iCCP", b"p", 1 << 20))],
+            lambda: [png_complete(side, side, zlib_chunk(b"iCCP", b"p", 1 << 20))],
             422,
             "image.0",
             "blank",
