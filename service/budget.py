@@ -37,19 +37,19 @@ class Limits:
 
     ``request_pixels`` is the pixel budget: the pixels all images of a request decode, each image
     counted once per pass its decoder makes over them (once; 32 times for an RLE BMP; once per 10
-    scans of a JPEG). The default, two images at the per-image cap, and the 1 s CPU limit come
-    from the crafted-upload catalogue of ``tests/test_service_uploads.py`` (``PYTHONPATH=.
-    python tests/test_service_uploads.py`` re-measures; 33 requests up to the 8 MiB body cap, CPU
-    of the whole request in-process, on this 2-core machine shared at a load of 6-9):
+    scans of a JPEG). The defaults (two images at the per-image cap; 1.25 s of CPU) come from the
+    crafted-upload catalogue in ``tests/crafted_uploads.py`` (``PYTHONPATH=. python
+    tests/crafted_uploads.py`` re-measures: 34 requests up to the 8 MiB body cap, CPU of the whole
+    request in-process, best of 3, on this 2-core machine shared at a load of 5-9):
 
-    - worst request within the budget: two 4096x4096 RGBA PNGs with ink, 0.75 s (two such
-      WebPs 0.70 s); every refusal from the headers (the issue's 256 blank WebPs, 40 JPEGs at the
-      cap, a JPEG of 1000 scans) under 60 ms;
-    - worst request of all: 1.06 s (PNGs of 64 MB of compressed text each, cut by the CPU limit;
-      8 MB of PNG chunks, JPEG markers or GIF comment blocks: 1.02 s). Bound: the CPU limit plus
-      one uninterruptible step, at most one image's decode (0.35 s);
-    - worst CPU per request byte: 0.40 ms a byte for a 1.8 KB request that decodes the whole
-      budget (pixels, not bytes, are what costs); over 1 MB, at most 0.13 µs a byte.
+    - dearest request within the budget: two 4096x4096 RGBA PNGs or lossless WebPs with ink,
+      0.65-0.87 s across runs (the CPU limit is about 1.5x that); every refusal from the headers
+      (the issue's 256 blank WebPs, 40 blank JPEGs at the cap, a JPEG of 1000 scans) 1-60 ms;
+    - dearest request of all: 1.36 s, header parsing up to the CPU limit and then one decode at
+      the cap that no check interrupts (header size swept; the limit plus at most one such step, 0.35 s: 1.6 s);
+      8 MB of PNG chunks, JPEG markers, GIF comment blocks or compressed PNG text: 1.27-1.31 s;
+    - worst CPU per request byte: 0.44 ms a byte, for a 1.8 KB request that decodes the whole
+      budget (pixels, not bytes, are what costs); over 1 MB, at most 0.16 µs a byte.
     """
 
     image_pixels: int

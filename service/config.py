@@ -21,10 +21,10 @@ DEFAULTS: dict[str, Any] = {
     # Decoded-size cap of an uploaded image, checked from its header before decoding (422 above).
     "MAX_IMAGE_PIXELS": 4096 * 4096,
     # Pixels all the images of one upload request may decode, checked from their headers before
-    # any is decoded (422 above): two images at the per-image cap. See service.images.Limits.
+    # any is decoded (422 above): two images at the per-image cap. See service.budget.Limits.
     "MAX_REQUEST_PIXELS": 2 * 4096 * 4096,
-    # CPU seconds one upload request may spend decoding (422 past it): 1.5x the dearest request
-    # within the pixel budget, and with the one step it may overrun, under 2 s. See
+    # CPU seconds one upload request may spend decoding (422 past it): about 1.5x the dearest
+    # request within the pixel budget, and with the one step it may overrun, under 2 s. See
     # service.budget.Limits.
     "REQUEST_CPU_SECONDS": 1.25,
     # Wall-clock seconds an upload request may take while waiting for a busy machine (503 with
