@@ -47,7 +47,8 @@ class Limits:
       (the issue's 256 blank WebPs, 40 blank JPEGs at the cap, a JPEG of 1000 scans) 1-60 ms;
     - dearest request of all: 1.36 s, header parsing up to the CPU limit and then one decode at
       the cap that no check interrupts (header size swept; bound: the limit plus one such step,
-      0.35 s, so 1.6 s); 8 MB of PNG chunks, JPEG markers, GIF comment blocks or compressed PNG text: 1.27-1.31 s;
+      0.35 s, so 1.6 s); 8 MB of PNG chunks, JPEG markers, GIF comment blocks or compressed
+      PNG text: 1.27-1.31 s;
     - worst CPU per request byte: 0.44 ms a byte, for a 1.8 KB request that decodes the whole
       budget (pixels, not bytes, are what costs); over 1 MB, at most 0.16 µs a byte.
     """
