@@ -25,9 +25,6 @@ from werkzeug.test import TestResponse
 
 import live
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
 # -- the tests: the catalogue scaled to a 1024^2 per-image cap and a 2 MiB body ----------------
 
 SIDE = 1024
