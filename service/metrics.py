@@ -15,7 +15,8 @@ postprocess histograms, labels after MLServer's ``model_name`` / ``model_version
 - ``request_duration_seconds{route}``: latency of the whole request, in the app.
 - ``request_stage_seconds{stage, model_name}``: a prediction's ``decode`` (parse and check the
   body), ``infer`` (the forward pass) and ``encode`` (write the answer).
-- ``requests_in_flight``: requests being answered now, all workers.
+- ``requests_in_flight``: requests being answered, all workers (each worker's count as of its
+  last write, at most a second old).
 - ``request_bytes_total{route}`` / ``response_bytes_total{route}``: body bytes in and out.
 - ``predictions_total{model_name, label}``: predicted labels per model, so a drift in what users
   send shows on a dashboard.
@@ -23,8 +24,8 @@ postprocess histograms, labels after MLServer's ``model_name`` / ``model_version
   ``model_refused{model_name}`` (1 while the model's current file is refused): read from the
   model registry of the worker that answers the scrape.
 
-Recording cost, measured by ``make bench`` as JSON ``/predict`` throughput with
-``MLPSERVE_METRICS=0`` against the default: see BENCHMARKS.md. Label children are cached, and
+Recording is cheap on the hot path: updates are summed per process and written once a second
+(:mod:`service.metrics_batch`, which gives the figures), label children are cached, and
 predictions are counted with one ``bincount`` per batch, not one increment per row.
 """
 
@@ -52,6 +53,7 @@ from prometheus_client.core import GaugeMetricFamily
 
 from .engine import Model
 from .errors import NotFoundError
+from .metrics_batch import Pending
 from .registry import Registry
 
 bp = Blueprint("metrics", __name__)
@@ -76,6 +78,9 @@ IN_FLIGHT = Gauge(
 BYTES_IN = Counter("mlpserve_request_bytes", "Request body bytes.", ["route"])
 BYTES_OUT = Counter("mlpserve_response_bytes", "Response body bytes.", ["route"])
 PREDICTIONS = Counter("mlpserve_predictions", "Predicted labels.", ["model_name", "label"])
+# The process's updates not yet written, and its requests in flight (one per process, like the
+# metrics above); written once a second.
+PENDING = Pending(1.0, lambda: IN_FLIGHT.set(PENDING.in_flight))
 
 
 class NullMetrics:
@@ -92,11 +97,15 @@ class NullMetrics:
 
 
 class Metrics(NullMetrics):
-    """Records one app's requests and predictions; renders ``/metrics``."""
+    """Records one app's requests and predictions; renders ``/metrics``.
+
+    Updates are summed per process and written once a second (:mod:`service.metrics_batch`).
+    """
 
     def __init__(self, registry: Registry):
         self.registry = registry
         self._children: dict[tuple, Any] = {}
+        self._pending = PENDING
 
     def _child(self, metric, *labels: str):
         key = (metric, labels)
@@ -110,18 +119,14 @@ class Metrics(NullMetrics):
     def inference(self, model: Model, out: np.ndarray, decode: float, infer: float, encode: float):
         """A prediction's stage times (seconds) and its labels. ``out`` is (n, outputs)."""
         name = model.info.name
-        self._child(STAGES, "decode", name).observe(decode)
-        self._child(STAGES, "infer", name).observe(infer)
-        self._child(STAGES, "encode", name).observe(encode)
-        labels = model.info.labels
-        if labels is None:
-            return
-        if model.task == "multiclass":
-            idx = out.argmax(axis=1)
-        else:
-            idx = (out[:, 0] >= 0.5).astype(np.intp)
-        for k in np.flatnonzero(np.bincount(idx, minlength=len(labels))).tolist():
-            self._child(PREDICTIONS, name, str(labels[k])).inc(int((idx == k).sum()))
+        counts = _label_counts(model, out)
+        pending = self._pending
+        with pending.lock:
+            pending.observe(self._child(STAGES, "decode", name), decode)
+            pending.observe(self._child(STAGES, "infer", name), infer)
+            pending.observe(self._child(STAGES, "encode", name), encode)
+            for label, n in counts:
+                pending.add(self._child(PREDICTIONS, name, label), n)
 
     def middleware(self, wsgi_app: Callable) -> Callable:
         """WSGI middleware: count, time and size every request, and track those in flight.
@@ -139,11 +144,13 @@ class Metrics(NullMetrics):
                 seen.append(next((v for k, v in headers if k == "Content-Length"), "0"))
                 return start_response(status, headers, exc_info)
 
-            IN_FLIGHT.inc()
+            pending = self._pending
+            pending.start_flusher()
+            pending.in_flight += 1
             try:
                 return wsgi_app(environ, start)
             finally:
-                IN_FLIGHT.dec()
+                pending.in_flight -= 1
                 self._request(environ, seen, time.perf_counter() - started)
 
         return app
@@ -153,18 +160,21 @@ class Metrics(NullMetrics):
         status, sent = [*seen, "500", "0"][:2]
         model = environ.get("mlpserve.model", "")
         version = environ.get("mlpserve.version", "")
-        self._child(REQUESTS, route, model, version, status).inc()
-        self._child(DURATION, route).observe(seconds)
         length = environ.get("CONTENT_LENGTH")
-        if length and length.isdigit():
-            self._child(BYTES_IN, route).inc(int(length))
-        if sent.isdigit():
-            self._child(BYTES_OUT, route).inc(int(sent))
+        pending = self._pending
+        with pending.lock:
+            pending.add(self._child(REQUESTS, route, model, version, status))
+            pending.observe(self._child(DURATION, route), seconds)
+            if length and length.isdigit():
+                pending.add(self._child(BYTES_IN, route), int(length))
+            if sent.isdigit():
+                pending.add(self._child(BYTES_OUT, route), int(sent))
 
     # -- scraping -------------------------------------------------------------------------------
 
     def scrape(self) -> tuple[bytes, str]:
         """The exposition text of every worker's samples plus this worker's model state."""
+        self._pending.flush()
         if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
             merged = CollectorRegistry()
             multiprocess.MultiProcessCollector(merged)
@@ -173,6 +183,18 @@ class Metrics(NullMetrics):
         models = CollectorRegistry()
         models.register(_ModelState(self.registry))
         return generate_latest(merged) + generate_latest(models), CONTENT_TYPE_LATEST
+
+
+def _label_counts(model: Model, out: np.ndarray) -> list[tuple[str, int]]:
+    """How many rows of ``out`` (n, outputs) predict each label (classifiers; else none)."""
+    labels = model.info.labels
+    if labels is None:
+        return []
+    idx = out.argmax(axis=1) if model.task == "multiclass" else (out[:, 0] >= 0.5).astype(int)
+    if len(idx) == 1:
+        return [(str(labels[int(idx[0])]), 1)]
+    counts = np.bincount(idx, minlength=len(labels))
+    return [(str(labels[k]), int(counts[k])) for k in np.flatnonzero(counts).tolist()]
 
 
 class _ModelState:

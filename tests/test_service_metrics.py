@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 import requests
@@ -36,10 +37,17 @@ def test_counters_add_up_across_workers(server):
         workers.add(r.headers["X-Request-ID"].split("-")[0])
     assert server.get("/models/nope").status_code == 404
     assert len(workers) == 2
-    text = server.get("/metrics").text
-    requests_total = samples(text, "mlpserve_requests_total")
-    predict = [v for k, v in requests_total.items() if 'route="/predict"' in k]
-    assert sum(predict) == n
+    # Each worker writes its sums once a second (service/metrics_batch.py): poll, bounded.
+    deadline = time.monotonic() + 10
+    while True:
+        text = server.get("/metrics").text
+        requests_total = samples(text, "mlpserve_requests_total")
+        predict = [v for k, v in requests_total.items() if 'route="/predict"' in k]
+        in_flight = samples(text, "mlpserve_requests_in_flight")  # the scrape itself, when idle
+        if (sum(predict) == n and in_flight == {"": 1}) or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert sum(predict) == n and in_flight == {"": 1}
     assert any('model_name="mnist"' in k and 'status="200"' in k for k in requests_total)
     assert (
         requests_total['{model_name="",model_version="",route="/models/<name>",status="404"}'] == 1
@@ -51,7 +59,8 @@ def test_counters_add_up_across_workers(server):
     }
     info = samples(text, "mlpserve_model_version_info")
     assert info['{model_name="mnist",model_version="20261123T200000Z"}'] == 1
-    assert samples(text, "mlpserve_requests_in_flight") == {"": 1}  # the scrape itself
+    metric_names = {m.group(1) for m in re.finditer(r"^# HELP (\S+)", text, re.M)}
+    assert not {n for n in metric_names if n.endswith("_created")}
 
 
 def test_metrics_can_be_turned_off(tmp_path, make_tiny_models):
