@@ -63,9 +63,9 @@ def main() -> None:
         "orjson.dumps: the answer": lambda: orjson.dumps(answer, option=orjson.OPT_SERIALIZE_NUMPY),
     }
     app = create_app({"MODEL_DIR": args.model_dir})
-    service = app.extensions.get("mlpserve")  # internal; the stage is skipped if it moves
-    if hasattr(service, "predict_json"):
-        stages["our view's work: service.predict_json(body)"] = lambda: service.predict_json(body)
+    protocol = app.extensions.get("mlpserve.v1")  # internal; the stage is skipped if it moves
+    if hasattr(protocol, "predict_json"):
+        stages["our view's work: V1.predict_json(body)"] = lambda: protocol.predict_json(body)
     stages["whole app, ours (WSGI call)"] = _wsgi_call(app, body)
     stages["whole app, bare Flask (WSGI call)"] = _wsgi_call(bare_app(), body)
     emit(

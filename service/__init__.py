@@ -1,7 +1,15 @@
 """mlpserve's HTTP service: ``create_app()`` builds the Flask app that serves ``models/*.npz``.
 
 Run it with ``gunicorn -c service/gunicorn.conf.py 'service:create_app()'`` (``make serve``).
-This package never imports ``training/``.
+This package never imports ``training/``. Its layers, each importing only the ones below it
+(``../shared/STYLE.md``, "Layers of the service")::
+
+    v1 (and the other protocols)   HTTP and Flask live here and above
+      -> dataplane   live, ready, model lookup, input checks, infer -> arrays
+      -> registry    which models serve, reload by atomic swap, failures with reasons
+      -> engine      one compiled model: forward pass on float32 arrays, self-test
+      -> artifact    the .npz contract: read with limits, validate, model card
+    wsgi            request id, capped body, hot-route table, the one error renderer
 """
 
 from __future__ import annotations
@@ -20,20 +28,15 @@ for _var in (
 ):
     os.environ.setdefault(_var, "1")
 
-import logging  # noqa: E402
 from typing import Any  # noqa: E402
 
 from flask import Flask  # noqa: E402
 
 from . import config as _config  # noqa: E402
-from .api import (  # noqa: E402
-    Service,
-    bp,
-    json_fast_path,
-    register_error_handlers,
-    with_request_id,
-)
-from .engine import Engine  # noqa: E402
+from . import logs, v1, wsgi  # noqa: E402
+from .artifact import Limits  # noqa: E402
+from .dataplane import DataPlane  # noqa: E402
+from .registry import Registry  # noqa: E402
 
 __all__ = ["create_app"]
 
@@ -46,7 +49,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     config : dict, optional
         Overrides applied last (tests), on top of the defaults and the ``MLPSERVE_*`` environment.
     """
-    app = Flask(__name__)
+    app = wsgi.App(__name__)
     app.config.from_mapping(_config.DEFAULTS)
     app.config.from_prefixed_env("MLPSERVE")
     if config:
@@ -55,17 +58,19 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_REQUEST_BYTES"]
     app.json.sort_keys = False
 
-    logger = logging.getLogger("mlpserve")
-    logger.setLevel(app.config["LOG_LEVEL"])
+    logs.configure(app.config["LOG_FORMAT"], app.config["LOG_LEVEL"])
     app.logger.setLevel(app.config["LOG_LEVEL"])
 
-    engine = Engine.from_dir(app.config["MODEL_DIR"], app.config["REQUIRED_MODELS"])
-    for name, model in engine.models.items():
-        logger.info("loaded model %s version %s (%s)", name, model.version, model.task)
-    for name, reason in engine.failures.items():
-        logger.error("model %s not loaded: %s", name, reason)
-    service = app.extensions["mlpserve"] = Service(engine, app.config)
-    app.register_blueprint(bp)
-    register_error_handlers(app)
-    app.wsgi_app = with_request_id(json_fast_path(app.wsgi_app, service))
+    registry = Registry(
+        app.config["MODEL_DIR"],
+        app.config["REQUIRED_MODELS"],
+        Limits(max_params=app.config["MAX_MODEL_PARAMS"]),
+        app.config["RELOAD_INTERVAL"],
+    )
+    plane = DataPlane(registry, app.config, draining=lambda: False)
+    protocol = app.extensions["mlpserve.v1"] = v1.V1(plane, app.config["MAX_REQUEST_BYTES"])
+    app.register_blueprint(v1.bp)
+    app.register_error_handler(Exception, wsgi.handle_error)
+    routes = v1.hot_routes(protocol) if app.config["HOT_ROUTES"] else []
+    app.wsgi_app = wsgi.with_request_id(wsgi.hot_routes(app.wsgi_app, routes, app.config))
     return app

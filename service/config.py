@@ -27,9 +27,19 @@ DEFAULTS: dict[str, Any] = {
     # The model used when a request names none, by input kind.
     "DEFAULT_IMAGE_MODEL": "mnist",
     "DEFAULT_FEATURES_MODEL": "regression",
+    # Seconds between rescans of MODEL_DIR for added, replaced and removed files (0: never).
+    "RELOAD_INTERVAL": 1.0,
+    # Float and int values one model file may hold in all (64 MB of float32); larger is refused
+    # before it is read.
+    "MAX_MODEL_PARAMS": 16_000_000,
+    # Answer JSON /predict ahead of Flask's routing (service/wsgi.py, hot_routes); 0 to compare.
+    "HOT_ROUTES": True,
+    # "text" (one line per record) or "json" (one JSON object per line).
+    "LOG_FORMAT": "text",
 }
 
-_INTS = ("MAX_BATCH", "MAX_REQUEST_BYTES", "MAX_IMAGE_PIXELS")
+_INTS = ("MAX_BATCH", "MAX_REQUEST_BYTES", "MAX_IMAGE_PIXELS", "MAX_MODEL_PARAMS")
+LOG_FORMATS = ("text", "json")
 _STRS = ("MODEL_DIR", "DEFAULT_IMAGE_MODEL", "DEFAULT_FEATURES_MODEL")
 
 
@@ -58,7 +68,37 @@ def check(config: dict[str, Any]) -> None:
     if not isinstance(required, list | tuple):
         raise ConfigError(f"REQUIRED_MODELS must be comma-separated names, got {required!r}")
     config["REQUIRED_MODELS"] = tuple(str(n) for n in required if str(n))
+    config["RELOAD_INTERVAL"] = _seconds(config["RELOAD_INTERVAL"], "RELOAD_INTERVAL")
+    config["HOT_ROUTES"] = _flag(config["HOT_ROUTES"], "HOT_ROUTES")
+    config["LOG_FORMAT"] = str(config["LOG_FORMAT"]).lower()
+    if config["LOG_FORMAT"] not in LOG_FORMATS:
+        raise ConfigError(f"LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}")
+    # werkzeug's cap on multipart parts: the images of a full batch and a few form fields.
+    config["MAX_FORM_PARTS"] = config["MAX_BATCH"] + 8
     level = str(config["LOG_LEVEL"]).upper()
     if level not in logging.getLevelNamesMapping():
         raise ConfigError(f"LOG_LEVEL {config['LOG_LEVEL']!r} is not a logging level")
     config["LOG_LEVEL"] = level
+
+
+def _seconds(value: Any, key: str) -> float:
+    try:
+        if isinstance(value, bool):
+            raise ValueError
+        seconds = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{key} must be a number of seconds, got {value!r}") from None
+    if not 0 <= seconds < 86400:
+        raise ConfigError(f"{key} must be between 0 and 86400 seconds, got {value!r}")
+    return seconds
+
+
+def _flag(value: Any, key: str) -> bool:
+    if isinstance(value, bool) or value in (0, 1):
+        return bool(value)
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{key} must be true or false, got {value!r}")

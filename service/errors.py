@@ -2,7 +2,7 @@
 
 Every failure a client can cause is a :class:`ServiceError` carrying an HTTP status, a one-line
 message and optional per-field details (``{"images.3": ["reason"]}``). The engine raises them, the
-request layer raises them, and one Flask error handler (``service.api``) renders them as
+request layer raises them, and one renderer (``service.wsgi.error_reply``) writes them as
 ``{"error": message, "details": {...}}``. This module imports neither Flask nor NumPy.
 """
 

@@ -18,7 +18,8 @@ import numpy as np
 import orjson
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from .engine import NAME_RE, Model
+from .artifact import NAME_RE
+from .engine import Model
 from .errors import InvalidInputError
 
 INPUT_FIELDS = ("images", "features")
@@ -101,7 +102,7 @@ def flatten_errors(messages: Any, prefix: str = "") -> dict[str, list[str]]:
 
 
 def _shape_text(model: Model) -> str:
-    shape = model.input_shape
+    shape = model.info.input_shape
     if len(shape) == 1:
         return f"a list of {shape[0]} number{'s' if shape[0] != 1 else ''}"
     nested = "x".join(str(s) for s in shape)
@@ -109,7 +110,7 @@ def _shape_text(model: Model) -> str:
 
 
 def _range_text(model: Model) -> str:
-    lo, hi = model.input_min, model.input_max
+    lo, hi = model.info.input_min, model.info.input_max
     fmt = "{:g}".format
     if math.isfinite(lo) and math.isfinite(hi):
         return f"Values must be between {fmt(lo)} and {fmt(hi)}"
@@ -184,7 +185,7 @@ def to_batch(items: list, field: str, model: Model, kind: str = "exact") -> np.n
         except (ValueError, TypeError, OverflowError):
             arr = None  # ragged, or an integer beyond int64: let the exact path say where
         if arr is not None and (
-            arr.shape[1:] != model.input_shape and arr.shape[1:] != (model.input_size,)
+            arr.shape[1:] != model.info.input_shape and arr.shape[1:] != (model.input_size,)
         ):
             arr = None
     if arr is None:
@@ -213,7 +214,7 @@ def to_batch(items: list, field: str, model: Model, kind: str = "exact") -> np.n
 
 
 def _bounds(model: Model) -> tuple[float, float]:
-    return max(model.input_min, -_F32_MAX), min(model.input_max, _F32_MAX)
+    return max(model.info.input_min, -_F32_MAX), min(model.info.input_max, _F32_MAX)
 
 
 def _range_errors(arr: np.ndarray, field: str, model: Model) -> None:
@@ -240,7 +241,7 @@ def _is_number(v: Any) -> bool:
 def _diagnose(items: list, field: str, model: Model) -> None:
     """Walk the items in Python and raise with a path for each wrong one (slow path only)."""
     details: dict[str, list[str]] = {}
-    shape = model.input_shape
+    shape = model.info.input_shape
     want = _shape_text(model)
     for i, item in enumerate(items):
         if len(details) >= MAX_DETAILS:

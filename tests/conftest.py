@@ -134,11 +134,20 @@ def bomb_png() -> Callable[[int, int], bytes]:
     return _png_declaring
 
 
-@pytest.fixture
-def app(tiny_models: Path):
+@pytest.fixture(params=[True, False], ids=["hot-routes", "flask-only"])
+def app(tiny_models: Path, request):
+    """The app over the tiny models, with the hot-route table on and off: every test that uses
+    it checks that both paths answer alike."""
     from service import create_app
 
-    return create_app({"MODEL_DIR": str(tiny_models), "MAX_BATCH": 8, "TESTING": True})
+    return create_app(
+        {
+            "MODEL_DIR": str(tiny_models),
+            "MAX_BATCH": 8,
+            "TESTING": True,
+            "HOT_ROUTES": request.param,
+        }
+    )
 
 
 @pytest.fixture

@@ -12,7 +12,9 @@ import numpy as np
 import pytest
 
 import training
+from service import v1
 from service.engine import load_model
+from service.registry import Registry
 
 CASES = {
     # name: (preset, overrides)
@@ -62,7 +64,7 @@ def test_engine_matches_the_training_forward_pass(tmp_path, case):
     np.testing.assert_allclose(again.output(x), want, rtol=1e-6, atol=1e-7)
 
     # What the service would answer.
-    predictions = model.predict(x[:4])
+    predictions = v1.predictions(model, model.forward(x[:4]))
     if artifact.task == "multiclass":
         labels = [int(artifact.labels[k]) for k in want[:4].argmax(axis=1)]
         assert [p["label"] for p in predictions] == labels
@@ -77,11 +79,9 @@ def test_the_shipped_models_load_in_the_engine():
     """Every artifact in models/ passes the service's validation and self-test."""
     from pathlib import Path
 
-    from service.engine import Engine
-
     folder = Path(__file__).resolve().parent.parent / "models"
     if not any(folder.glob("*.npz")):
         pytest.skip("no shipped models yet")
-    engine = Engine.from_dir(folder)
-    assert engine.failures == {}
-    assert engine.ready
+    snapshot = Registry(folder).snapshot
+    assert snapshot.failures == {}
+    assert snapshot.ready

@@ -12,7 +12,7 @@ from PIL import Image
 from service import create_app
 from service.config import ConfigError
 
-IMG = [[0] * 28 for _ in range(28)]
+IMG = [[255 if 10 <= c < 14 else 0 for c in range(28)] for _ in range(28)]  # a bar of ink
 
 
 def png(a: np.ndarray, fmt: str = "PNG") -> bytes:

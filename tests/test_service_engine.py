@@ -1,4 +1,4 @@
-"""The engine: contract validation of every kind, the folded forward pass, directory loading."""
+"""The artifact and the engine: contract validation of every kind, the folded forward pass."""
 
 from __future__ import annotations
 
@@ -9,13 +9,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from service.engine import Engine, load_model
+from service import v1
+from service.config import DEFAULTS
+from service.dataplane import DataPlane
+from service.engine import load_model
 from service.errors import (
     ArtifactError,
     InvalidInputError,
     ModelUnavailableError,
     NotFoundError,
 )
+from service.registry import Registry
 
 
 def reference_forward(a: dict[str, np.ndarray], x: np.ndarray) -> np.ndarray:
@@ -63,20 +67,20 @@ def test_forward_matches_the_contract_arithmetic(
 def test_predict_formats_each_task(tmp_path, contract_arrays, write_npz):
     x = np.full((2, 6), 100, np.float32)
     multi = load_model(write_npz(tmp_path, contract_arrays(name="a", sizes=(6, 4, 3))))
-    p = multi.predict(x)
+    p = v1.predictions(multi, multi.forward(x))
     assert len(p) == 2 and set(p[0]) == {"label", "probabilities"}
     assert p[0]["label"] == int(np.argmax(p[0]["probabilities"]))
     assert np.isclose(float(np.sum(p[0]["probabilities"])), 1, atol=1e-5)
     binary = load_model(
         write_npz(tmp_path, contract_arrays(name="b", task="binary", sizes=(6, 4, 1)))
     )
-    (q, _) = binary.predict(x)
+    (q, _) = v1.predictions(binary, binary.forward(x))
     assert set(q) == {"label", "probability"}
     assert q["label"] == (1 if q["probability"] >= 0.5 else 0)
     reg = load_model(
         write_npz(tmp_path, contract_arrays(name="c", task="regression", sizes=(6, 4, 1)))
     )
-    (r, _) = reg.predict(x)
+    (r, _) = v1.predictions(reg, reg.forward(x))
     assert set(r) == {"value"} and np.isfinite(r["value"])
 
 
@@ -84,7 +88,7 @@ def test_metadata_and_card(tmp_path, contract_arrays, write_npz):
     path = write_npz(tmp_path, contract_arrays(name="m"))
     (tmp_path / "m.json").write_text('{"metrics": {"test_accuracy": 0.98}, "epochs": 3}')
     model = load_model(path)
-    d = model.describe()
+    d = v1.describe(model)
     import hashlib
 
     assert d["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
@@ -227,25 +231,25 @@ def test_corrupt_and_odd_files_are_refused(tmp_path, contract_arrays, write_npz)
 def test_engine_records_failures_and_serves_the_rest(tmp_path, contract_arrays, write_npz):
     write_npz(tmp_path, contract_arrays(name="good"))
     (tmp_path / "bad.npz").write_bytes(b"garbage")
-    engine = Engine.from_dir(tmp_path)
-    assert not engine.ready
-    assert set(engine.models) == {"good"}
-    assert "bad" in engine.failures
-    assert engine.get("good").name == "good"
+    engine = Registry(tmp_path)
+    assert not engine.snapshot.ready
+    assert set(engine.snapshot.models) == {"good"}
+    assert "bad" in engine.snapshot.failures
+    assert engine.get("good").info.name == "good"
     with pytest.raises(ModelUnavailableError):
         engine.get("bad")
     with pytest.raises(NotFoundError):
         engine.get("nope")
     status = engine.status()
-    assert status["models"]["bad"]["status"] == "failed"
-    assert status["models"]["good"]["status"] == "ready"
+    assert status["bad"]["status"] == "failed"
+    assert status["good"]["status"] == "ready"
 
 
 def test_engine_ready_only_with_models(tmp_path, contract_arrays, write_npz):
-    assert not Engine.from_dir(tmp_path).ready  # empty directory
-    assert not Engine.from_dir(tmp_path / "missing").ready
+    assert not Registry(tmp_path).snapshot.ready  # empty directory
+    assert not Registry(tmp_path / "missing").snapshot.ready
     write_npz(tmp_path, contract_arrays(name="good"))
-    assert Engine.from_dir(tmp_path).ready
+    assert Registry(tmp_path).snapshot.ready
 
 
 def test_overflowing_output_is_a_client_error(tmp_path, contract_arrays, write_npz):
@@ -254,8 +258,9 @@ def test_overflowing_output_is_a_client_error(tmp_path, contract_arrays, write_n
     a["W_0"][:] = 1e3
     a["W_1"][:] = 1e3
     model = load_model(write_npz(tmp_path, a))
+    plane = DataPlane(Registry(tmp_path), DEFAULTS, draining=lambda: False)
     with pytest.raises(InvalidInputError) as e:
-        model.predict(np.array([[3e38], [1.0]], np.float32), "features")
+        plane.infer(model, np.array([[3e38], [1.0]], np.float32), "features")
     assert list(e.value.details) == ["features.0"]
 
 
@@ -278,12 +283,12 @@ def test_required_models_that_are_missing_make_the_engine_not_ready(
     tmp_path, contract_arrays, write_npz
 ):
     write_npz(tmp_path, contract_arrays(name="good"))
-    engine = Engine.from_dir(tmp_path, required=("good", "mnist"))
-    assert not engine.ready
-    assert engine.failures["mnist"].startswith("missing")
+    engine = Registry(tmp_path, required=("good", "mnist"))
+    assert not engine.snapshot.ready
+    assert engine.snapshot.failures["mnist"].startswith("missing")
     with pytest.raises(ModelUnavailableError):
         engine.get("mnist")
-    assert Engine.from_dir(tmp_path, required=("good",)).ready
+    assert Registry(tmp_path, required=("good",)).snapshot.ready
 
 
 def test_batch1_gathers_rows_after_a_mostly_silent_relu(tmp_path, contract_arrays, write_npz):

@@ -11,14 +11,10 @@ import io
 import os
 import pickle
 import shutil
-import signal
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -26,71 +22,13 @@ import pytest
 import requests
 from PIL import Image
 
+import live
+from service import v1
 from service.engine import load_model
 
 ROOT = Path(__file__).resolve().parent.parent
 BODY_CAP = 512 * 1024
-
-
-@dataclass
-class Server:
-    url: str
-    proc: subprocess.Popen
-    log: Path
-
-    def get(self, path: str, **kw) -> requests.Response:
-        return requests.get(self.url + path, timeout=10, **kw)
-
-    def post(self, path: str = "/predict", **kw) -> requests.Response:
-        return requests.post(self.url + path, timeout=10, **kw)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _start(model_dir: Path, log: Path, workers: int, ready_status: int) -> Server:
-    port = _free_port()
-    env = {
-        **os.environ,
-        "HOST": "127.0.0.1",
-        "PORT": str(port),
-        "WEB_CONCURRENCY": str(workers),
-        "MLPSERVE_MODEL_DIR": str(model_dir),
-        "MLPSERVE_MAX_REQUEST_BYTES": str(BODY_CAP),
-        "MLPSERVE_MAX_BATCH": "64",
-    }
-    env.pop("OPENBLAS_NUM_THREADS", None)  # the gunicorn config must set it by itself
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "service/gunicorn.conf.py",
-             "service:create_app()"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    server = Server(f"http://127.0.0.1:{port}", proc, log)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"gunicorn exited early:\n{log.read_text()}")
-        try:
-            if server.get("/ready").status_code == ready_status:
-                return server
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.05)
-    _stop(server)
-    pytest.fail(f"gunicorn did not answer /ready {ready_status} within 30 s:\n{log.read_text()}")
-
-
-def _stop(server: Server) -> None:
-    server.proc.send_signal(signal.SIGTERM)
-    try:
-        server.proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        server.proc.kill()
-        server.proc.wait()
+LIMITS = {"MLPSERVE_MAX_REQUEST_BYTES": str(BODY_CAP), "MLPSERVE_MAX_BATCH": "64"}
 
 
 @pytest.fixture(scope="session")
@@ -104,10 +42,10 @@ def model_dir(tmp_path_factory, mnist_npz, make_tiny_models) -> Path:
 
 
 @pytest.fixture(scope="session")
-def server(model_dir, tmp_path_factory) -> Iterator[Server]:
-    s = _start(model_dir, tmp_path_factory.mktemp("logs") / "gunicorn.log", 2, 200)
+def server(model_dir, tmp_path_factory) -> Iterator[live.Server]:
+    s = live.start(model_dir, tmp_path_factory.mktemp("logs") / "gunicorn.log", 2, 200, LIMITS)
     yield s
-    _stop(s)
+    live.stop(s)
 
 
 class _Payload:
@@ -116,14 +54,14 @@ class _Payload:
 
 
 @pytest.fixture(scope="session")
-def broken_server(model_dir, tmp_path_factory) -> Iterator[Server]:
+def broken_server(model_dir, tmp_path_factory) -> Iterator[live.Server]:
     folder = tmp_path_factory.mktemp("broken") / "models"
     shutil.copytree(model_dir, folder)
     (folder / "pickled.npz").write_bytes(pickle.dumps(_Payload()))
     (folder / "corrupt.npz").write_bytes((folder / "moons.npz").read_bytes()[:300])
-    s = _start(folder, tmp_path_factory.mktemp("logs") / "broken.log", 1, 503)
+    s = live.start(folder, tmp_path_factory.mktemp("logs") / "broken.log", 1, 503, LIMITS)
     yield s
-    _stop(s)
+    live.stop(s)
 
 
 @pytest.fixture(scope="session")
@@ -154,7 +92,7 @@ def test_json_predictions_match_the_engine(server, mnist_digits, engine_model):
     assert r.status_code == 200, r.text
     assert r.headers["Content-Type"] == "application/json"
     body = r.json()
-    assert body["model"] == "mnist" and body["model_version"] == engine_model.version
+    assert body["model"] == "mnist" and body["model_version"] == engine_model.info.version
     want = engine_model.forward(batch.reshape(20, 784).astype(np.float32))
     got = np.array([p["probabilities"] for p in body["predictions"]])
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
@@ -175,7 +113,12 @@ def test_features_and_binary(server):
 
 def test_multipart_and_raw_image_predictions(server, mnist_digits, engine_model):
     X, _ = mnist_digits
-    want = [p["label"] for p in engine_model.predict(X[:3].reshape(3, 784).astype(np.float32))]
+    want = [
+        p["label"]
+        for p in v1.predictions(
+            engine_model, engine_model.forward(X[:3].reshape(3, 784).astype(np.float32))
+        )
+    ]
     files = [
         ("image", ("a.png", png(large_dark_on_light(X[0])), "image/png")),
         ("image", ("b.jpg", png(large_dark_on_light(X[1]), "JPEG"), "image/jpeg")),
@@ -199,7 +142,7 @@ def test_200_requests_from_8_threads(server, mnist_digits, engine_model):
     X, _ = mnist_digits
     n = 200
     flat = X[:n].reshape(n, 784).astype(np.float32)
-    want = [p["label"] for p in engine_model.predict(flat)]
+    want = [p["label"] for p in v1.predictions(engine_model, engine_model.forward(flat))]
 
     def one(i: int) -> tuple[int, int, int]:
         with requests.Session() as s:
@@ -267,10 +210,10 @@ def test_a_broken_artifact_makes_ready_503_and_the_rest_serves(broken_server, mn
 
 # -- every error status over the wire -----------------------------------------------------------
 
-IMG = [[0] * 28] * 28
+IMG = [[255 if 10 <= c < 14 else 0 for c in range(28)] for _ in range(28)]  # a bar of ink
 
 
-def _case(server: Server, case: str, bomb_png) -> requests.Response:
+def _case(server: live.Server, case: str, bomb_png) -> requests.Response:
     json_ct = {"Content-Type": "application/json"}
     if case == "malformed json":
         return server.post(data=b'{"images": [[1, 2', headers=json_ct)

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from service import v1
 from service.engine import load_model
 from service.errors import BadRequestError, InvalidInputError
 from service.images import image_to_mnist
@@ -43,7 +44,12 @@ def mnist_model(mnist_npz):
 
 
 def labels_of(model, X: np.ndarray) -> np.ndarray:
-    return np.array([p["label"] for p in model.predict(X.reshape(len(X), 784).astype(np.float32))])
+    return np.array(
+        [
+            p["label"]
+            for p in v1.predictions(model, model.forward(X.reshape(len(X), 784).astype(np.float32)))
+        ]
+    )
 
 
 @pytest.mark.parametrize("fmt", ["PNG", "JPEG"])

@@ -7,8 +7,8 @@ import orjson
 import pytest
 from marshmallow import ValidationError
 
-from service.engine import Engine
 from service.errors import InvalidInputError
+from service.registry import Registry
 from service.schemas import body_kind, flatten_errors, make_predict_schema, to_batch
 
 IMG = [[(r * 28 + c) % 256 for c in range(28)] for r in range(28)]
@@ -159,7 +159,7 @@ def test_flatten_errors_paths():
 
 
 def test_to_batch_fast_and_slow_paths_agree(tiny_models):
-    model = Engine.from_dir(tiny_models).get("mnist")
+    model = Registry(tiny_models).get("mnist")
     exact = to_batch([IMG, FLAT], "images", model, "exact")
     for kind in ("int", "float"):
         fast = to_batch([IMG, FLAT], "images", model, kind)

@@ -1,0 +1,233 @@
+"""Protocol v1, the service's own JSON API: probes, model metadata and ``POST /predict``.
+
+Endpoints take care of the HTTP-specific things -- the JSON envelope (marshmallow, in
+:mod:`service.schemas`), multipart and raw image bodies, how a prediction is written (``label``,
+``probabilities``, ``probability``, ``value``) -- and delegate everything else to the
+:class:`~service.dataplane.DataPlane`. JSON ``/predict`` is also a row of the hot-route table
+(:func:`hot_routes`), answered ahead of Flask by the same :meth:`V1.predict_json`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import numpy as np
+import orjson
+from flask import Blueprint, Response, current_app, request
+from marshmallow import ValidationError
+
+from .artifact import NAME_RE
+from .dataplane import FIELD, DataPlane
+from .engine import Model
+from .errors import BadRequestError, InvalidInputError, UnsupportedMediaTypeError
+from .images import CONTENT_TYPES
+from .schemas import body_kind, flatten_errors, make_predict_schema, to_batch
+from .wsgi import DUMPS_OPT, HotRoute, is_json, json_response, mime, read_body
+
+bp = Blueprint("v1", __name__)
+_SUPPORTED = "application/json, multipart/form-data (field 'image') or an image/* body"
+_CARD_METRIC_KEYS = (
+    "test_accuracy",
+    "per_class_accuracy",
+    "confusion_matrix",
+    "test_mse",
+    "test_mae",
+    "noise_var",
+)
+
+
+class V1:
+    """The v1 protocol over a dataplane: request bodies in, answer payloads out."""
+
+    def __init__(self, plane: DataPlane, max_bytes: int):
+        self.plane = plane
+        self.max_bytes = max_bytes
+        self.schema = make_predict_schema(plane.max_batch)
+
+    def predict_json(self, body: bytes) -> dict[str, Any]:
+        """``{"model"?: NAME, "images" | "features": [...]}`` -> the answer payload."""
+        try:
+            data = orjson.loads(body)
+        except orjson.JSONDecodeError as e:
+            raise BadRequestError(f"malformed JSON: {e}") from None
+        try:
+            clean = self.schema.load(data)
+        except ValidationError as e:
+            raise InvalidInputError("invalid request", flatten_errors(e.messages)) from None
+        kind = "image" if "images" in clean else "features"
+        field = FIELD[kind]
+        model = self.plane.model(clean.get("model"), kind)
+        x = to_batch(clean[field], field, model, body_kind(body, data, field))
+        return answer(model, self.plane.infer(model, x, field))
+
+    def predict_uploads(self, blobs: list[bytes], name: str | None) -> dict[str, Any]:
+        """Encoded image files (multipart ``image`` parts or one raw body) -> the payload."""
+        if name is not None and not NAME_RE.match(name):
+            raise InvalidInputError("invalid request", {"model": ["Not a valid model name."]})
+        model = self.plane.model(name, "image")
+        x = self.plane.decode_images(blobs, model, "image")
+        return answer(model, self.plane.infer(model, x, "image"))
+
+
+def answer(model: Model, out: np.ndarray) -> dict[str, Any]:
+    """The payload of a prediction: which model and version computed it, one entry per row."""
+    return {
+        "model": model.info.name,
+        "model_version": model.info.version,
+        "predictions": predictions(model, out),
+    }
+
+
+def predictions(model: Model, out: np.ndarray) -> list[dict[str, Any]]:
+    """Raw outputs (n, output_size) -> one ``label``/``probabilities``/``value`` dict per row.
+
+    Probabilities and values stay NumPy float32 (rows and scalars): ``orjson`` with
+    ``OPT_SERIALIZE_NUMPY`` writes them directly, with float32's shortest round-trip digits.
+    """
+    labels = model.info.labels
+    if model.task == "multiclass":
+        idx = out.argmax(axis=1).tolist()
+        return [{"label": labels[k], "probabilities": out[i]} for i, k in enumerate(idx)]
+    if model.task == "binary":
+        p1 = out[:, 0]
+        pos = (p1 >= 0.5).tolist()
+        return [
+            {"label": labels[1] if up else labels[0], "probability": p1[i]}
+            for i, up in enumerate(pos)
+        ]
+    if model.output_size == 1:
+        return [{"value": v} for v in out[:, 0]]
+    return [{"value": row} for row in out]
+
+
+def describe(model: Model) -> dict[str, Any]:
+    """A model's metadata as ``/models`` shows it, with its card's test metrics."""
+    info = model.info
+    d: dict[str, Any] = {
+        "name": info.name,
+        "version": info.version,
+        "task": info.task,
+        "input": {
+            "kind": info.input_kind,
+            "field": FIELD[info.input_kind],
+            "shape": list(info.input_shape),
+            "min": _json_float(info.input_min),
+            "max": _json_float(info.input_max),
+        },
+        "layer_sizes": list(info.layer_sizes),
+        "activations": list(info.activations),
+        "sha256": info.sha256,
+    }
+    if info.labels is not None:
+        d["labels"] = list(info.labels)
+    metrics = (info.card or {}).get("metrics")
+    if isinstance(metrics, dict):
+        d["metrics"] = {k: metrics[k] for k in _CARD_METRIC_KEYS if k in metrics} or None
+    else:
+        d["metrics"] = None
+    if info.card_error:
+        d["card_error"] = info.card_error
+    return d
+
+
+def _json_float(v: float) -> float | None:
+    # JSON has no infinities: an unbounded range is reported as null.
+    return v if np.isfinite(v) else None
+
+
+# -- the hot route ------------------------------------------------------------------------------
+
+
+def hot_routes(v1: V1) -> list[HotRoute]:
+    """JSON ``POST /predict``, answered ahead of Flask (see :func:`service.wsgi.hot_routes`)."""
+
+    def predict(environ: dict, match: re.Match) -> tuple[int, bytes, list[tuple[str, str]]]:
+        payload = v1.predict_json(read_body(environ, v1.max_bytes))
+        _note_model(environ, payload)
+        return 200, orjson.dumps(payload, option=DUMPS_OPT), [("Content-Type", "application/json")]
+
+    return [HotRoute("POST", re.compile(r"/predict"), is_json, predict)]
+
+
+def _note_model(environ: dict, payload: dict[str, Any]) -> None:
+    # For the access log: which model and version answered.
+    environ["mlpserve.model"] = payload["model"]
+    environ["mlpserve.version"] = payload["model_version"]
+
+
+# -- routes -------------------------------------------------------------------------------------
+
+
+def _v1() -> V1:
+    return current_app.extensions["mlpserve.v1"]
+
+
+_HEALTH = orjson.dumps({"status": "ok"})
+
+
+@bp.get("/health")
+def health() -> Response:
+    return Response(_HEALTH, 200, mimetype="application/json")
+
+
+@bp.get("/ready")
+def ready() -> Response:
+    plane = _v1().plane
+    ok, reasons = plane.ready()
+    models = plane.registry.status()
+    if ok:
+        return json_response({"status": "ready", "models": models})
+    return json_response({"status": "not ready", "reasons": reasons, "models": models}, 503)
+
+
+@bp.get("/models")
+def list_models() -> Response:
+    registry = _v1().plane.registry
+    snap = registry.snapshot
+    return json_response(
+        {
+            "models": [describe(m) for m in snap.models.values()],
+            "unavailable": snap.failures,
+            "refused": snap.refused,
+        }
+    )
+
+
+@bp.get("/models/<name>")
+def show_model(name: str) -> Response:
+    return json_response(describe(_v1().plane.registry.get(name)))
+
+
+@bp.post("/predict")
+def predict() -> Response:
+    v1 = _v1()
+    media_type = mime(request.environ)
+    if is_json(media_type):  # when the hot-route table is off
+        payload = v1.predict_json(read_body(request.environ, v1.max_bytes))
+    elif media_type == "multipart/form-data":
+        payload = _predict_multipart(v1)
+    elif media_type in CONTENT_TYPES:
+        blob = read_body(request.environ, v1.max_bytes)
+        payload = v1.predict_uploads([blob], request.args.get("model"))
+    else:
+        raise UnsupportedMediaTypeError(
+            f"unsupported content type {media_type or '(none)'!r}",
+            {"Content-Type": [f"Send {_SUPPORTED}."]},
+        )
+    _note_model(request.environ, payload)
+    return json_response(payload)
+
+
+def _predict_multipart(v1: V1) -> dict[str, Any]:
+    files = request.files  # werkzeug enforces MAX_CONTENT_LENGTH and MAX_FORM_PARTS here (413)
+    form = request.form
+    details = {k: ["Unknown field."] for k in files if k != "image"}
+    details.update({k: ["Unknown field."] for k in form if k != "model"})
+    uploads = files.getlist("image")
+    if not uploads:
+        details["image"] = ["Missing data for required field: one or more image files."]
+    if details:
+        raise InvalidInputError("invalid request", details)
+    name = form.get("model") or request.args.get("model")
+    return v1.predict_uploads([f.read() for f in uploads], name)
