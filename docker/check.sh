@@ -150,10 +150,14 @@ step() {  # step COMMAND ARGS...: a docker/k8s_checks.py command, its lines logg
 
 say "running the container on $URL (--read-only, --user 12345:0, --cap-drop ALL, --memory $MEMORY)"
 R0=$EPOCHREALTIME
-CONTAINERS+=("$NAME" "$NAME-unready")
+CONTAINERS+=("$NAME" "$NAME-unready" "$NAME-volume")
 k8s_run "$NAME" "$PORT" >/dev/null
 # A second one whose required model is absent: /ready 503, so its HEALTHCHECK must say unhealthy.
 k8s_run "$NAME-unready" "$(free_port)" -e MLPSERVE_REQUIRED_MODELS=mnist,absent >/dev/null
+# A third one as overlays/model-volume runs it: the models from a volume mounted read-only.
+mkdir -m 755 "$W/models" && cp models/*.npz "$W/models/" && chmod 644 "$W/models"/*.npz
+VOLUME_URL=http://127.0.0.1:$(free_port)
+k8s_run "$NAME-volume" "${VOLUME_URL##*:}" -v "$W/models:/app/models:ro" >/dev/null
 step probes "$URL"
 say "probes passed $(since "$R0") s after docker run"
 
@@ -174,6 +178,8 @@ health() {  # health NAME WANT: wait up to 30 s for Docker's HEALTHCHECK status 
 health "$NAME" healthy
 health "$NAME-unready" unhealthy
 docker rm -f "$NAME-unready" >/dev/null
+step reload "$VOLUME_URL" "$W/models"
+docker rm -f "$NAME-volume" >/dev/null
 
 clean_log() {  # clean_log WHEN: fail if the container logged a permission or file-system error
     local errors

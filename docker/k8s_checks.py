@@ -5,6 +5,9 @@ applied to the running container, the way the kubelet and a rolling update would
     python docker/k8s_checks.py probes URL          startup, readiness and liveness probes with the
                                                     manifest's periods, timeouts and thresholds,
                                                     then one MNIST digit through /predict
+    python docker/k8s_checks.py reload URL DIR      the model-volume overlay's update: a new
+                                                    moons.npz renamed into the mounted folder DIR,
+                                                    timed until the server answers with it
     python docker/k8s_checks.py drain URL NAME      the pod deletion under load: preStop, then
                                                     `docker stop` with the rest of the grace period
 
@@ -19,6 +22,7 @@ from __future__ import annotations
 import csv
 import glob
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -27,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import requests
 import yaml
 
@@ -112,6 +117,36 @@ def probes(url: str) -> None:
     if got != label:
         sys.exit(f"/predict labelled the MNIST digit {label} as {got}")
     print(f"/predict 200, label {got} (expected {label})")
+
+
+def reload(url: str, model_dir: str) -> None:
+    """Publish a new version of moons.npz as a model publisher should (a temporary file in the same
+    folder, then a rename over the old one) and time until /models/moons reports it."""
+    _, c = _manifest()
+    _until_success(
+        url, "readinessProbe", c["readinessProbe"], c["startupProbe"]["failureThreshold"]
+    )
+    path = Path(model_dir) / "moons.npz"
+    with np.load(path) as f:
+        arrays = dict(f)
+    version = "20261129T000000Z"
+    assert str(arrays["version"]) != version
+    arrays["version"] = np.array(version)
+    tmp = path.with_name(".moons.npz.tmp")
+    with open(tmp, "wb") as f:
+        np.savez(f, **arrays)
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, path)
+    t0 = time.monotonic()
+    for _ in range(100):
+        served = requests.get(url + "/models/moons", timeout=2).json().get("version")
+        if served == version:
+            print(
+                f"hot reload: moons {version} served {time.monotonic() - t0:.2f} s after the rename"
+            )
+            return
+        time.sleep(0.1)
+    sys.exit(f"moons {version} was not served within 10 s of the rename (still {served})")
 
 
 @dataclass
@@ -201,5 +236,5 @@ def drain(url: str, container: str) -> None:
 
 
 if __name__ == "__main__":
-    commands = {"settings": settings, "probes": probes, "drain": drain}
+    commands = {"settings": settings, "probes": probes, "reload": reload, "drain": drain}
     commands[sys.argv[1]](*sys.argv[2:])

@@ -39,8 +39,10 @@ ISVC = ROOT / "deploy" / "kserve" / "inferenceservice.yaml"
 CRD_SCHEMA = ROOT / "deploy" / "kserve" / "schema" / "inferenceservice-v1beta1.json"
 # Upstream supports the three newest minor versions (1.35-1.37 in November 2026).
 K8S_VERSIONS = ("1.35.0", "1.37.0")
-# Measured RSS (README "Running at scale"): the gunicorn master holding the models, one worker.
-RSS_MASTER_MIB, RSS_WORKER_MIB = 26, 55
+# Measured RSS in MB (README "Running at scale"): the gunicorn master holding the models, a worker
+# serving JSON, a worker's peak while decoding a 16.7-Mpx upload (MLPSERVE_MAX_IMAGE_PIXELS).
+# Sums of RSS over-count the pages the workers share with the master: a safe bound.
+RSS_MASTER, RSS_WORKER, RSS_WORKER_PEAK = 69, 55, 187
 PROBES = ("startupProbe", "livenessProbe", "readinessProbe")
 METRICS = "/metrics"
 KUSTOMIZATIONS = sorted(K8S.rglob("kustomization.yaml"))
@@ -271,10 +273,11 @@ def test_resources_cover_the_measured_memory(name: str) -> None:
     pod, container, env, _ = _workload(name)
     workers = int(env["WEB_CONCURRENCY"])
     requests, limits = container["resources"]["requests"], container["resources"]["limits"]
-    assert _mib(requests["memory"]) >= RSS_MASTER_MIB + workers * RSS_WORKER_MIB
+    assert _mib(requests["memory"]) >= RSS_MASTER + workers * RSS_WORKER
     tmp = next(v["emptyDir"] for v in pod["volumes"] if v["name"] == "tmp")
-    # A memory-backed emptyDir counts against the limit.
-    assert _mib(limits["memory"]) >= _mib(requests["memory"]) + _mib(tmp["sizeLimit"])
+    # Every worker decoding a largest image at once, and a full memory-backed emptyDir.
+    peak = RSS_MASTER + workers * RSS_WORKER_PEAK + _mib(tmp["sizeLimit"])
+    assert _mib(limits["memory"]) >= peak
     assert int(limits["cpu"]) == workers  # a sync worker uses at most one core
 
 
