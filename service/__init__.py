@@ -33,7 +33,7 @@ from typing import Any  # noqa: E402
 from flask import Flask  # noqa: E402
 
 from . import config as _config  # noqa: E402
-from . import logs, v1, wsgi  # noqa: E402
+from . import logs, metrics, v1, wsgi  # noqa: E402
 from .artifact import Limits  # noqa: E402
 from .dataplane import DataPlane  # noqa: E402
 from .registry import Registry  # noqa: E402
@@ -68,9 +68,15 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.config["RELOAD_INTERVAL"],
     )
     plane = DataPlane(registry, app.config, draining=lambda: False)
-    protocol = app.extensions["mlpserve.v1"] = v1.V1(plane, app.config["MAX_REQUEST_BYTES"])
+    recorder = metrics.Metrics(registry) if app.config["METRICS"] else metrics.NullMetrics()
+    app.extensions["mlpserve.metrics"] = recorder
+    protocol = v1.V1(plane, recorder, app.config["MAX_REQUEST_BYTES"])
+    app.extensions["mlpserve.v1"] = protocol
     app.register_blueprint(v1.bp)
+    app.register_blueprint(metrics.bp)
     app.register_error_handler(Exception, wsgi.handle_error)
+    app.before_request(wsgi.note_flask_route)
     routes = v1.hot_routes(protocol) if app.config["HOT_ROUTES"] else []
-    app.wsgi_app = wsgi.with_request_id(wsgi.hot_routes(app.wsgi_app, routes, app.config))
+    edge = wsgi.hot_routes(app.wsgi_app, routes, app.config)
+    app.wsgi_app = wsgi.with_request_id(recorder.middleware(edge))
     return app

@@ -34,6 +34,8 @@ DEFAULTS: dict[str, Any] = {
     "MAX_MODEL_PARAMS": 16_000_000,
     # Answer JSON /predict ahead of Flask's routing (service/wsgi.py, hot_routes); 0 to compare.
     "HOT_ROUTES": True,
+    # Record Prometheus metrics and serve /metrics (service/metrics.py); 0 to compare.
+    "METRICS": True,
     # "text" (one line per record) or "json" (one JSON object per line).
     "LOG_FORMAT": "text",
 }
@@ -69,7 +71,8 @@ def check(config: dict[str, Any]) -> None:
         raise ConfigError(f"REQUIRED_MODELS must be comma-separated names, got {required!r}")
     config["REQUIRED_MODELS"] = tuple(str(n) for n in required if str(n))
     config["RELOAD_INTERVAL"] = _seconds(config["RELOAD_INTERVAL"], "RELOAD_INTERVAL")
-    config["HOT_ROUTES"] = _flag(config["HOT_ROUTES"], "HOT_ROUTES")
+    for key in ("HOT_ROUTES", "METRICS"):
+        config[key] = _flag(config[key], key)
     config["LOG_FORMAT"] = str(config["LOG_FORMAT"]).lower()
     if config["LOG_FORMAT"] not in LOG_FORMATS:
         raise ConfigError(f"LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}")

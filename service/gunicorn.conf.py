@@ -6,11 +6,27 @@ default 2), ``GUNICORN_TIMEOUT`` (default 30 s), ``ACCESS_LOG`` (``-`` = stdout,
 disables it), ``MLPSERVE_LOG_LEVEL``.
 """
 
+import glob
 import os
+import tempfile
 
 # One BLAS/OpenMP thread per worker, set before the app (and NumPy) is imported anywhere.
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
+
+# Prometheus multiprocess mode (service/metrics.py): every worker writes its samples to .db files
+# in this folder (a fresh one under $TMPDIR unless PROMETHEUS_MULTIPROC_DIR names one), and a
+# scrape adds them up. It must be set before prometheus_client is imported (by the app), and the
+# last run's files removed once per server start -- not on a SIGHUP reload, which re-reads this
+# file while the workers keep theirs.
+if os.environ.get("MLPSERVE_METRICS_STARTED") != str(os.getpid()):
+    _metrics_dir = os.environ.setdefault(
+        "PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="mlpserve-metrics-")
+    )
+    os.makedirs(_metrics_dir, exist_ok=True)
+    for _old in glob.glob(os.path.join(_metrics_dir, "*.db")):
+        os.remove(_old)
+    os.environ["MLPSERVE_METRICS_STARTED"] = str(os.getpid())
 
 bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
@@ -38,3 +54,10 @@ def pre_fork(server, worker):
     import gc
 
     gc.freeze()
+
+
+def child_exit(server, worker):
+    """A worker is gone: drop its live gauges (requests in flight) from the metrics."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

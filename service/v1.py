@@ -10,6 +10,7 @@ Endpoints take care of the HTTP-specific things -- the JSON envelope (marshmallo
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
 import numpy as np
@@ -22,6 +23,7 @@ from .dataplane import FIELD, DataPlane
 from .engine import Model
 from .errors import BadRequestError, InvalidInputError, UnsupportedMediaTypeError
 from .images import CONTENT_TYPES
+from .metrics import NullMetrics
 from .schemas import body_kind, flatten_errors, make_predict_schema, to_batch
 from .wsgi import DUMPS_OPT, HotRoute, is_json, json_response, mime, read_body
 
@@ -38,15 +40,17 @@ _CARD_METRIC_KEYS = (
 
 
 class V1:
-    """The v1 protocol over a dataplane: request bodies in, answer payloads out."""
+    """The v1 protocol over a dataplane: request bodies in, answer bodies out."""
 
-    def __init__(self, plane: DataPlane, max_bytes: int):
+    def __init__(self, plane: DataPlane, metrics: NullMetrics, max_bytes: int):
         self.plane = plane
+        self.metrics = metrics
         self.max_bytes = max_bytes
         self.schema = make_predict_schema(plane.max_batch)
 
-    def predict_json(self, body: bytes) -> dict[str, Any]:
-        """``{"model"?: NAME, "images" | "features": [...]}`` -> the answer payload."""
+    def predict_json(self, body: bytes) -> tuple[Model, bytes]:
+        """``{"model"?: NAME, "images" | "features": [...]}`` -> (the model, the JSON answer)."""
+        started = time.perf_counter()
         try:
             data = orjson.loads(body)
         except orjson.JSONDecodeError as e:
@@ -59,15 +63,27 @@ class V1:
         field = FIELD[kind]
         model = self.plane.model(clean.get("model"), kind)
         x = to_batch(clean[field], field, model, body_kind(body, data, field))
-        return answer(model, self.plane.infer(model, x, field))
+        return self._predict(model, x, field, started)
 
-    def predict_uploads(self, blobs: list[bytes], name: str | None) -> dict[str, Any]:
-        """Encoded image files (multipart ``image`` parts or one raw body) -> the payload."""
+    def predict_uploads(self, blobs: list[bytes], name: str | None) -> tuple[Model, bytes]:
+        """Encoded image files (multipart ``image`` parts or one raw body) -> the answer."""
+        started = time.perf_counter()
         if name is not None and not NAME_RE.match(name):
             raise InvalidInputError("invalid request", {"model": ["Not a valid model name."]})
         model = self.plane.model(name, "image")
         x = self.plane.decode_images(blobs, model, "image")
-        return answer(model, self.plane.infer(model, x, "image"))
+        return self._predict(model, x, "image", started)
+
+    def _predict(self, model: Model, x: np.ndarray, field: str, started: float):
+        decoded = time.perf_counter()
+        out = self.plane.infer(model, x, field)
+        inferred = time.perf_counter()
+        body = orjson.dumps(answer(model, out), option=DUMPS_OPT)
+        encoded = time.perf_counter()
+        self.metrics.inference(
+            model, out, decoded - started, inferred - decoded, encoded - inferred
+        )
+        return model, body
 
 
 def answer(model: Model, out: np.ndarray) -> dict[str, Any]:
@@ -143,17 +159,17 @@ def hot_routes(v1: V1) -> list[HotRoute]:
     """JSON ``POST /predict``, answered ahead of Flask (see :func:`service.wsgi.hot_routes`)."""
 
     def predict(environ: dict, match: re.Match) -> tuple[int, bytes, list[tuple[str, str]]]:
-        payload = v1.predict_json(read_body(environ, v1.max_bytes))
-        _note_model(environ, payload)
-        return 200, orjson.dumps(payload, option=DUMPS_OPT), [("Content-Type", "application/json")]
+        model, body = v1.predict_json(read_body(environ, v1.max_bytes))
+        _note_model(environ, model)
+        return 200, body, [("Content-Type", "application/json")]
 
-    return [HotRoute("POST", re.compile(r"/predict"), is_json, predict)]
+    return [HotRoute("/predict", "POST", re.compile(r"/predict"), is_json, predict)]
 
 
-def _note_model(environ: dict, payload: dict[str, Any]) -> None:
-    # For the access log: which model and version answered.
-    environ["mlpserve.model"] = payload["model"]
-    environ["mlpserve.version"] = payload["model_version"]
+def _note_model(environ: dict, model: Model) -> None:
+    # For the access log and the metrics: which model and version answered.
+    environ["mlpserve.model"] = model.info.name
+    environ["mlpserve.version"] = model.info.version
 
 
 # -- routes -------------------------------------------------------------------------------------
@@ -204,22 +220,22 @@ def predict() -> Response:
     v1 = _v1()
     media_type = mime(request.environ)
     if is_json(media_type):  # when the hot-route table is off
-        payload = v1.predict_json(read_body(request.environ, v1.max_bytes))
+        model, body = v1.predict_json(read_body(request.environ, v1.max_bytes))
     elif media_type == "multipart/form-data":
-        payload = _predict_multipart(v1)
+        model, body = _predict_multipart(v1)
     elif media_type in CONTENT_TYPES:
         blob = read_body(request.environ, v1.max_bytes)
-        payload = v1.predict_uploads([blob], request.args.get("model"))
+        model, body = v1.predict_uploads([blob], request.args.get("model"))
     else:
         raise UnsupportedMediaTypeError(
             f"unsupported content type {media_type or '(none)'!r}",
             {"Content-Type": [f"Send {_SUPPORTED}."]},
         )
-    _note_model(request.environ, payload)
-    return json_response(payload)
+    _note_model(request.environ, model)
+    return Response(body, 200, mimetype="application/json")
 
 
-def _predict_multipart(v1: V1) -> dict[str, Any]:
+def _predict_multipart(v1: V1) -> tuple[Model, bytes]:
     files = request.files  # werkzeug enforces MAX_CONTENT_LENGTH and MAX_FORM_PARTS here (413)
     form = request.form
     details = {k: ["Unknown field."] for k in files if k != "image"}

@@ -82,9 +82,11 @@ def read_body(environ: dict, cap: int) -> bytes:
 
 @dataclass(frozen=True)
 class HotRoute:
-    """One route answered ahead of Flask: ``POST`` on a path matching ``pattern`` with a media
-    type ``accepts`` takes. ``handler(environ, match)`` returns ``(status, body, headers)``."""
+    """One route answered ahead of Flask: ``method`` on a path matching ``pattern`` with a media
+    type ``accepts`` takes. ``handler(environ, match)`` returns ``(status, body, headers)``;
+    ``name`` is the route's template, as metrics and logs name it."""
 
+    name: str
     method: str
     pattern: re.Pattern
     accepts: Callable[[str], bool]
@@ -105,6 +107,7 @@ def hot_routes(wsgi_app, routes: list[HotRoute], config: Mapping):
         for route in routes:
             match = route.method == method and route.pattern.fullmatch(path)
             if match and route.accepts(mime(environ)):
+                environ["mlpserve.route"] = route.name
                 return _answer(route, match, environ, start_response, config)
         return wsgi_app(environ, start_response)
 
@@ -222,3 +225,10 @@ def handle_error(e: Exception) -> Response:
         return e.get_response()
     status, payload, headers = error_reply(e, request.environ, current_app.config)
     return json_response(payload, status, headers)
+
+
+def note_flask_route() -> None:
+    """Flask ``before_request`` hook: record the template of the route that answers
+    (``/models/<name>``, never the raw path), for metrics and logs."""
+    rule = request.url_rule
+    request.environ["mlpserve.route"] = rule.rule if rule else "(unmatched)"
