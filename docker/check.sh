@@ -152,14 +152,14 @@ say "running the container on $URL (--read-only, --user 12345:0, --cap-drop ALL,
 R0=$EPOCHREALTIME
 CONTAINERS+=("$NAME" "$NAME-unready" "$NAME-volume")
 k8s_run "$NAME" "$PORT" >/dev/null
+step probes "$URL"
+say "probes passed $(since "$R0") s after docker run"
 # A second one whose required model is absent: /ready 503, so its HEALTHCHECK must say unhealthy.
 k8s_run "$NAME-unready" "$(free_port)" -e MLPSERVE_REQUIRED_MODELS=mnist,absent >/dev/null
 # A third one as overlays/model-volume runs it: the models from a volume mounted read-only.
 mkdir -m 755 "$W/models" && cp models/*.npz "$W/models/" && chmod 644 "$W/models"/*.npz
 VOLUME_URL=http://127.0.0.1:$(free_port)
 k8s_run "$NAME-volume" "${VOLUME_URL##*:}" -v "$W/models:/app/models:ro" >/dev/null
-step probes "$URL"
-say "probes passed $(since "$R0") s after docker run"
 
 uid=$(docker exec "$NAME" id -u)
 [[ $uid == 12345 ]] || fail "the container runs as uid $uid, not the --user given"
@@ -188,6 +188,7 @@ clean_log() {  # clean_log WHEN: fail if the container logged a permission or fi
     say "no permission or file-system error in the container log $1"
 }
 clean_log "at start-up"
+say "/tmp holds $(docker exec "$NAME" du -sk /tmp | cut -f1) kB (the emptyDir's sizeLimit: $TMP_SIZE)"
 
 # ---- the pod deleted under load: preStop, SIGTERM, drain, exit inside the grace period -------
 say "stopping under load: preStop ${PRESTOP} s, then docker stop -t $((GRACE - PRESTOP)) (grace ${GRACE} s, drain ${DRAIN} s)"
