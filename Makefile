@@ -8,7 +8,7 @@ HOST ?= 0.0.0.0
 PORT ?= 8000
 SHIPPED := models/mnist.npz models/mnist-seed.npz models/regression.npz models/moons.npz
 
-.PHONY: install models train serve test lint bench bench-quick docker-check clean
+.PHONY: install browser models train serve test lint bench bench-quick docker-check clean
 
 install: $(VENV)/.installed
 
@@ -40,7 +40,15 @@ models: install
 serve: models
 	HOST=$(HOST) PORT=$(PORT) $(VENV)/bin/gunicorn -c service/gunicorn.conf.py 'service:create_app()'
 
-test: install
+# The page's browser tests drive Debian's chromium through Playwright (Playwright's own browser
+# download is not reachable here). As root, install it if missing; otherwise say so: those tests
+# then skip, except under CI, where they fail.
+browser:
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] \
+	  && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+	  || echo "chromium is missing and was not installed (needs root): the browser tests will skip"
+
+test: install browser
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest -q

@@ -33,7 +33,7 @@ from typing import Any  # noqa: E402
 from flask import Flask  # noqa: E402
 
 from . import config as _config  # noqa: E402
-from . import logs, metrics, v1, wsgi  # noqa: E402
+from . import logs, metrics, page, v1, wsgi  # noqa: E402
 from .artifact import Limits  # noqa: E402
 from .dataplane import DataPlane  # noqa: E402
 from .registry import Registry  # noqa: E402
@@ -74,6 +74,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions["mlpserve.v1"] = protocol
     app.register_blueprint(v1.bp)
     app.register_blueprint(metrics.bp)
+    app.register_blueprint(page.bp)
     app.register_error_handler(Exception, wsgi.handle_error)
     app.before_request(wsgi.note_flask_route)
     routes = v1.hot_routes(protocol) if app.config["HOT_ROUTES"] else []

@@ -65,20 +65,34 @@ class V1:
         x = to_batch(clean[field], field, model, body_kind(body, data, field))
         return self._predict(model, x, field, started)
 
-    def predict_uploads(self, blobs: list[bytes], name: str | None) -> tuple[Model, bytes]:
-        """Encoded image files (multipart ``image`` parts or one raw body) -> the answer."""
+    def predict_uploads(
+        self, blobs: list[bytes], name: str | None, return_input: bool = False
+    ) -> tuple[Model, bytes]:
+        """Encoded image files (multipart ``image`` parts or one raw body) -> the answer.
+
+        With ``return_input`` each prediction also carries ``input``: the (28, 28) preprocessed
+        image as fed to the model, rounded to integers 0-255 (the page draws it as "what the
+        model saw").
+        """
         started = time.perf_counter()
         if name is not None and not NAME_RE.match(name):
             raise InvalidInputError("invalid request", {"model": ["Not a valid model name."]})
         model = self.plane.model(name, "image")
         x = self.plane.decode_images(blobs, model, "image")
-        return self._predict(model, x, "image", started)
+        return self._predict(model, x, "image", started, return_input)
 
-    def _predict(self, model: Model, x: np.ndarray, field: str, started: float):
+    def _predict(
+        self, model: Model, x: np.ndarray, field: str, started: float, with_input: bool = False
+    ) -> tuple[Model, bytes]:
         decoded = time.perf_counter()
         out = self.plane.infer(model, x, field)
         inferred = time.perf_counter()
-        body = orjson.dumps(answer(model, out), option=DUMPS_OPT)
+        payload = answer(model, out)
+        if with_input:
+            seen = np.rint(x).astype(np.uint8).reshape(len(x), *model.info.input_shape)
+            for prediction, image in zip(payload["predictions"], seen, strict=True):
+                prediction["input"] = image
+        body = orjson.dumps(payload, option=DUMPS_OPT)
         encoded = time.perf_counter()
         self.metrics.inference(
             model, out, decoded - started, inferred - decoded, encoded - inferred
@@ -225,7 +239,7 @@ def predict() -> Response:
         model, body = _predict_multipart(v1)
     elif media_type in CONTENT_TYPES:
         blob = read_body(request.environ, v1.max_bytes)
-        model, body = v1.predict_uploads([blob], request.args.get("model"))
+        model, body = v1.predict_uploads([blob], request.args.get("model"), _return_input())
     else:
         raise UnsupportedMediaTypeError(
             f"unsupported content type {media_type or '(none)'!r}",
@@ -246,4 +260,14 @@ def _predict_multipart(v1: V1) -> tuple[Model, bytes]:
     if details:
         raise InvalidInputError("invalid request", details)
     name = form.get("model") or request.args.get("model")
-    return v1.predict_uploads([f.read() for f in uploads], name)
+    return v1.predict_uploads([f.read() for f in uploads], name, _return_input())
+
+
+def _return_input() -> bool:
+    """The query flag ``return_input``: ``1``/``true`` on, ``0``/``false``/absent off."""
+    value = request.args.get("return_input", "0").lower()
+    if value not in ("0", "1", "false", "true"):
+        raise InvalidInputError(
+            "invalid request", {"return_input": ["Must be 1 or true (or 0, false)."]}
+        )
+    return value in ("1", "true")
