@@ -130,7 +130,8 @@ def reload(url: str, model_dir: str) -> None:
     with np.load(path) as f:
         arrays = dict(f)
     version = "20261129T000000Z"
-    assert str(arrays["version"]) != version
+    if str(arrays["version"]) == version:
+        sys.exit(f"{path} already has version {version}")
     arrays["version"] = np.array(version)
     tmp = path.with_name(".moons.npz.tmp")
     with open(tmp, "wb") as f:
