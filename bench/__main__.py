@@ -1,5 +1,8 @@
 """`python -m bench [--quick] [--sections ...] [--from-json FILE]`: measure, then write the report.
 
+`--sections front` (or any subset) measures those sections only and keeps the other sections'
+figures from the last saved run, so one section can be re-measured without the whole hour.
+
 The full run (`make bench`) writes bench/results/bench.json, the charts beside it, BENCHMARKS.md
 and the README's benchmarks section. `--quick` (`make bench-quick`) measures a subset in 1-2
 minutes and writes the same files under bench/.work/quick/ so a quick run never replaces the
@@ -17,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.engine_bench import run_engine
+from bench.front.section import run_front_section
 from bench.http.section import run_http_section
 from bench.machine import cpu_snapshot, describe_machine, others_share
 from bench.proc import REPO
@@ -31,6 +35,7 @@ SECTIONS = {
     "engine": lambda settings: run_engine(settings, WORK),
     "http": lambda settings: run_http_section(settings, WORK),
     "profile": lambda settings: run_profile(settings, WORK),
+    "front": lambda settings: run_front_section(settings, WORK),
 }
 
 
@@ -65,11 +70,16 @@ def main() -> None:
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     out_dir = WORK / "quick" if args.quick else REPO / "bench" / "results"
     out_dir.mkdir(parents=True, exist_ok=True)
+    saved = out_dir / "bench.json"
     if args.from_json:
         results = json.loads(args.from_json.read_text())
     else:
         results = measure(QUICK if args.quick else FULL, args.sections)
-        (out_dir / "bench.json").write_text(json.dumps(results, indent=1) + "\n")
+        if set(args.sections) != set(SECTIONS) and saved.exists():
+            # Some sections only (`--sections front`): the others keep the last run's figures.
+            previous = json.loads(saved.read_text())
+            results = {**previous, **{k: results[k] for k in args.sections}}
+        saved.write_text(json.dumps(results, indent=1) + "\n")
     doc = write_report(results, out_dir, final=not args.quick)
     print(f"[bench] results: {out_dir / 'bench.json'}; report: {doc}", flush=True)
 

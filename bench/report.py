@@ -7,6 +7,7 @@ from typing import Any
 
 from bench import summary
 from bench.charts import latency_chart, throughput_chart
+from bench.front import report as front
 from bench.proc import REPO
 from bench.targets import best_mlserver, times, verdicts
 
@@ -175,6 +176,23 @@ def _engine(section: dict, s: dict) -> list[str]:
     return out
 
 
+def _worker_kind(section: dict) -> str:
+    """`sync` or `gevent`: the worker class our server ran (runs before issue 8 did not log it)."""
+    passes = section.get("servers", {}).get("ours", {}).get("passes", [])
+    logged = next((p["gunicorn_worker"] for p in passes if p.get("gunicorn_worker")), "sync")
+    return "sync" if logged == "sync" else "gevent"
+
+
+def _connections(kind: str) -> str:
+    if kind == "sync":
+        return (
+            "gunicorn's sync workers close the connection after each answer, so wrk reconnects "
+            "for every request to ours and to bare Flask; KServe and MLServer keep connections "
+            "alive."
+        )
+    return "Every server here keeps connections alive (`Connection: close`: see Front below)."
+
+
 def _http(section: dict, s: dict) -> list[str]:
     if "error" in section:
         return [f"Not measured: {section['error']}"]
@@ -185,7 +203,8 @@ def _http(section: dict, s: dict) -> list[str]:
         "listens on 127.0.0.1 only, runs 2 worker processes with BLAS/OpenMP threads = 1 and "
         "the same NumPy forward pass (ours: our engine; peers: `bench/peers/forward.py`). "
         "Ours and the bare ceiling run under the same gunicorn config (`service/gunicorn.conf.py`,"
-        " sync workers, access log on); KServe 0.21 runs `--workers 2` with V1 `:predict` and "
+        f" {_worker_kind(section)} workers, access log on); KServe 0.21 runs `--workers 2` with "
+        "V1 `:predict` and "
         "its per-request latency log off; MLServer 1.7 runs a custom runtime over V2 `/infer` "
         "with debug logging and the metrics server off "
         "(`parallel_workers=0` is one process: its fastest setting here; `parallel_workers=2` "
@@ -194,9 +213,8 @@ def _http(section: dict, s: dict) -> list[str]:
         f"{section['passes']} alternated passes over the servers, medians. **wrk runs on the "
         "same 2 cores as the server**, so req/s understates every server; the server's CPU time "
         "per request (from /proc, all its processes) does not depend on that contention, and "
-        "the last column shows the share of the machine wrk itself used. gunicorn's sync "
-        "workers close the connection after each answer, so wrk reconnects for every request "
-        "to ours and to bare Flask; KServe and MLServer keep connections alive.",
+        "the last column shows the share of the machine wrk itself used. "
+        + _connections(_worker_kind(section)),
     ]
     names = list(s)
     for payload, conns in section["points"]:
@@ -575,6 +593,10 @@ def write_report(results: dict[str, Any], out_dir: Path, final: bool) -> Path:
         "## HTTP",
         "",
         *_http(results.get("http", {"error": "section not run"}), s["http"]),
+        "",
+        "## Front: slow clients, drain, worker kill, hot swap (issue 8)",
+        "",
+        *front.lines(results.get("front", {"error": "section not run"}), _table, MARK),
         "",
         "## What stands in the way of the missed targets",
         "",

@@ -1,4 +1,4 @@
-"""How much to measure: the full run (`make bench`, ~15 min) or the quick subset (~1-2 min)."""
+"""How much to measure: the full run (`make bench`, ~17 min) or the quick subset (~2 min)."""
 
 from dataclasses import dataclass
 
@@ -21,6 +21,9 @@ class Settings:
     http_passes: int
     mlserver_workers: tuple[int, ...]  # parallel_workers settings of MLServer to run
     profile_seconds: float  # py-spy sampling of one of our workers under load
+    front_passes: int  # alternated passes of the front section's throughput comparison
+    front_seconds: float  # wrk seconds per point there (keep-alive, then Connection: close)
+    slow_seconds: float  # window of the 256 slow connections
 
 
 FULL = Settings(
@@ -38,6 +41,9 @@ FULL = Settings(
     http_passes=3,  # a median of 3: with 2, one disturbed point moved a ratio by 10 %
     mlserver_workers=(0, 2),
     profile_seconds=8.0,
+    front_passes=3,
+    front_seconds=6.0,
+    slow_seconds=12.0,
 )
 QUICK = Settings(
     quick=True,
@@ -54,4 +60,7 @@ QUICK = Settings(
     http_passes=1,
     mlserver_workers=(0,),
     profile_seconds=3.0,
+    front_passes=1,
+    front_seconds=2.0,
+    slow_seconds=6.0,
 )

@@ -36,6 +36,7 @@ from . import config as _config  # noqa: E402
 from . import logs, metrics, page, v1, wsgi  # noqa: E402
 from .artifact import Limits  # noqa: E402
 from .dataplane import DataPlane  # noqa: E402
+from .drain import draining  # noqa: E402
 from .registry import Registry  # noqa: E402
 
 __all__ = ["create_app"]
@@ -67,7 +68,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         Limits(max_params=app.config["MAX_MODEL_PARAMS"]),
         app.config["RELOAD_INTERVAL"],
     )
-    plane = DataPlane(registry, app.config, draining=lambda: False)
+    plane = DataPlane(registry, app.config, draining=draining)
     recorder = metrics.Metrics(registry) if app.config["METRICS"] else metrics.NullMetrics()
     app.extensions["mlpserve.metrics"] = recorder
     protocol = v1.V1(plane, recorder, app.config["MAX_REQUEST_BYTES"])

@@ -2,13 +2,21 @@
 """gunicorn settings for ``gunicorn -c service/gunicorn.conf.py 'service:create_app()'``.
 
 Environment: ``HOST``/``PORT`` (bind, default 0.0.0.0:8000), ``WEB_CONCURRENCY`` (workers,
-default 2), ``GUNICORN_TIMEOUT`` (default 30 s), ``ACCESS_LOG`` (``-`` = stdout, default; ``off``
-disables it), ``MLPSERVE_LOG_LEVEL``.
+default 2), ``GUNICORN_TIMEOUT`` (worker heartbeat timeout, default 30 s),
+``GUNICORN_KEEPALIVE`` (idle seconds of a kept-alive connection, default 5),
+``GUNICORN_WORKER_CONNECTIONS`` (open connections per worker, default 1000),
+``GUNICORN_GRACEFUL_TIMEOUT`` (seconds for in-flight requests after a stop, default 10),
+``MLPSERVE_READ_TIMEOUT`` (seconds for a request to arrive in full, default 15; else 408),
+``MLPSERVE_DRAIN_SECONDS`` (serving time after SIGTERM with /ready at 503, default 5),
+``ACCESS_LOG`` (``-`` = stdout, default; ``off`` disables it), ``MLPSERVE_LOG_LEVEL``.
+See the README, "Connection model and drain".
 """
 
 import glob
 import os
+import sys
 import tempfile
+from pathlib import Path
 
 # One BLAS/OpenMP thread per worker, set before the app (and NumPy) is imported anywhere.
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS"):
@@ -28,15 +36,31 @@ if os.environ.get("MLPSERVE_METRICS_STARTED") != str(os.getpid()):
         os.remove(_old)
     os.environ["MLPSERVE_METRICS_STARTED"] = str(os.getpid())
 
+# The repository root, so that `service` imports however gunicorn was started (`make serve` runs
+# .venv/bin/gunicorn, whose sys.path does not hold the working directory yet).
+_root = str(Path(__file__).resolve().parent.parent)
+if _root not in sys.path:  # this file is read again on every SIGHUP
+    sys.path.insert(0, _root)
+
+# Imported here, in the master, before any fork: the drain flag's shared memory is created now,
+# and every worker inherits it. Bad values of the two settings fail here, at start-up.
+from service import drain  # noqa: E402
+from service.worker import read_timeout  # noqa: E402
+
+_drain_seconds = drain.drain_seconds()
+read_timeout()
+
 bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-worker_class = "sync"
+# gevent connections: a slow or idle client holds a greenlet, never a worker (service/worker.py).
+worker_class = "service.worker.Worker"
+worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", "1000"))
 # Load the app (and the models) once in the master, then fork: workers start at once and share
 # the weights' pages; with one BLAS thread there is no thread pool to break across fork.
 preload_app = os.environ.get("GUNICORN_PRELOAD", "1") != "0"
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
-graceful_timeout = 10
-keepalive = 2
+graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "10"))
+keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
 loglevel = os.environ.get("MLPSERVE_LOG_LEVEL", "info").lower()
 errorlog = "-"
 _access = os.environ.get("ACCESS_LOG", "-")
@@ -45,6 +69,11 @@ accesslog = None if _access.lower() in ("", "off", "0", "none") else _access
 # and the request id, written by a logger that formats only that (service/access_log.py; gunicorn's
 # default one builds a dict of every header and environ variable per request).
 logger_class = "service.access_log.AccessLogger"
+
+
+def when_ready(server):
+    """Put the drain in front of the master's SIGTERM handling (service/drain.py)."""
+    drain.install(server, _drain_seconds)
 
 
 def pre_fork(server, worker):

@@ -47,9 +47,9 @@ def test_engine_matches_the_training_forward_pass(tmp_path, case):
     model = load_model(result.npz_path)
 
     assert model.task == artifact.task
-    assert model.version == artifact.version
-    assert model.layer_sizes == tuple(artifact.model.layer_sizes)
-    assert model.input_shape == tuple(artifact.input_shape)
+    assert model.info.version == artifact.version
+    assert model.info.layer_sizes == tuple(artifact.model.layer_sizes)
+    assert model.info.input_shape == tuple(artifact.input_shape)
 
     x = raw_inputs(artifact, 64, np.random.default_rng(0))
     want = artifact.output(x)

@@ -4,6 +4,9 @@ wrk.method = "POST"
 wrk.body = f:read("*a")
 f:close()
 wrk.headers["Content-Type"] = "application/json"
+if os.getenv("BENCH_CLOSE") == "1" then
+  wrk.headers["Connection"] = "close"  -- one connection per request: the non-keep-alive figure
+end
 
 done = function(summary, latency, requests)
   local e = summary.errors

@@ -62,17 +62,27 @@ def _check(running: Running, bodies: dict[str, Path], expected: list[int]) -> di
     return out
 
 
-def _load_point(running: Running, wrk: str, body: Path, conns: int, seconds: float) -> dict:
+def load_point(
+    running: Running, wrk: str, body: Path, conns: int, seconds: float, close: bool = False
+) -> dict:
     """One wrk run plus the server's CPU seconds per request over it (all processes of the tree)."""
     pids = process_tree(running.proc.pid)
     before = {pid: cpu_seconds([pid]) for pid in pids}
-    result = run_wrk(wrk, running.predict_url, body, conns, seconds)
+    result = run_wrk(wrk, running.predict_url, body, conns, seconds, close)
     after = {pid: cpu_seconds([pid]) for pid in pids}
     server_cpu = sum(after[p] - before[p] for p in pids)
     result["server_cpu_seconds"] = server_cpu
     result["server_cpu_ms_per_request"] = 1e3 * server_cpu / max(1, result["requests"])
     result["busy_pids"] = [p for p in pids if after[p] - before[p] > 0.05 * seconds]
     return result
+
+
+def gunicorn_worker(log: Path) -> str | None:
+    """The worker class a gunicorn server logged at start (`Using worker: sync`), if any."""
+    for line in log.read_text(errors="replace").splitlines():
+        if "Using worker: " in line:
+            return line.rsplit("Using worker: ", 1)[1].strip()
+    return None
 
 
 def _one_server(
@@ -89,6 +99,7 @@ def _one_server(
             raise RuntimeError(f"listens beyond loopback: {exposed}; stopped")
         record: dict[str, Any] = {
             "ready_seconds": running.ready_seconds,
+            "gunicorn_worker": gunicorn_worker(log),
             "listening": listens,
             "check": _check(running, bodies, expected),
             "points": [],
@@ -98,7 +109,7 @@ def _one_server(
         for payload, conns in plan.points:
             if payload not in spec.payloads:
                 continue
-            point = _load_point(running, wrk, bodies[payload], conns, plan.seconds)
+            point = load_point(running, wrk, bodies[payload], conns, plan.seconds)
             point.update(payload=payload, connections=conns)
             busy.update(point["busy_pids"])
             record["points"].append(point)

@@ -43,15 +43,16 @@ class ServerSpec:
     labels: Callable[[dict], list[int]] | None  # None: a constant answer, nothing to check
     env: Callable[[Launch], dict[str, str]] = field(default=lambda launch: {})
     payloads: tuple[str, ...] = ("single", "batch64")  # the bodies worth sending it
+    cwd: Path = REPO  # where it starts (another build of ours: that build's tree)
 
 
-def _gunicorn(app: str) -> Callable[[Launch], list[str]]:
+def _gunicorn(app: str, root: Path = REPO) -> Callable[[Launch], list[str]]:
     return lambda launch: [
         sys.executable,
         "-m",
         "gunicorn",
         "-c",
-        str(REPO / "service" / "gunicorn.conf.py"),
+        str(root / "service" / "gunicorn.conf.py"),
         app,
     ]
 
@@ -63,6 +64,7 @@ def _gunicorn_env(launch: Launch) -> dict[str, str]:
         "WEB_CONCURRENCY": "2",
         "MLPSERVE_MODEL_DIR": str(launch.model_dir),
         "MLPSERVE_REQUIRED_MODELS": launch.model_name,  # ready means the served model is in
+        "MLPSERVE_DRAIN_SECONDS": "0",  # stop at once; the front section measures the drain
     }
 
 
@@ -162,6 +164,21 @@ KSERVE = ServerSpec(
 )
 
 
+def build_spec(name: str, title: str, root: Path) -> ServerSpec:
+    """Our service as built from another tree (an earlier commit extracted under bench/.work)."""
+    return ServerSpec(
+        name=name,
+        title=title,
+        command=_gunicorn("service:create_app()", root),
+        env=lambda launch: {**_gunicorn_env(launch), "PYTHONPATH": str(root)},
+        ready_path=lambda launch: "/ready",
+        predict_path=lambda launch: "/predict",
+        encode=_images_json,
+        labels=_prediction_labels,
+        cwd=root,
+    )
+
+
 def mlserver_spec(parallel_workers: int) -> ServerSpec:
     """MLServer with `parallel_workers` inference processes (0: inference in the main process)."""
     return ServerSpec(
@@ -205,7 +222,7 @@ class Running:
         with log.open("ab") as out:
             self.proc = subprocess.Popen(
                 spec.command(launch),
-                cwd=REPO,
+                cwd=spec.cwd,
                 env=env,
                 stdout=out,
                 stderr=subprocess.STDOUT,

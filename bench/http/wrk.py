@@ -15,9 +15,10 @@ LUA = Path(__file__).with_name("post.lua")
 
 
 def run_wrk(
-    wrk: str, url: str, body_file: Path, connections: int, seconds: float
+    wrk: str, url: str, body_file: Path, connections: int, seconds: float, close: bool = False
 ) -> dict[str, Any]:
-    """One wrk run of `seconds` at `connections` keep-alive connections (wrk's own threads: ≤ 2).
+    """One wrk run of `seconds` at `connections` keep-alive connections (wrk's own threads: ≤ 2);
+    with `close`, every request says `Connection: close` and wrk reconnects for the next one.
 
     Returns wrk's counts and latency percentiles (µs), plus `rps` and `client_cpu_seconds`.
     Raises RuntimeError if wrk fails or prints no result.
@@ -37,7 +38,7 @@ def run_wrk(
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     done = subprocess.run(
         argv,
-        env={**os.environ, "BENCH_BODY_FILE": str(body_file)},
+        env={**os.environ, "BENCH_BODY_FILE": str(body_file), "BENCH_CLOSE": "1" if close else ""},
         capture_output=True,
         text=True,
         timeout=seconds + 60,
