@@ -155,7 +155,8 @@ k8s_run "$NAME" "$PORT" >/dev/null
 step probes "$URL"
 say "probes passed $(since "$R0") s after docker run"
 # A second one whose required model is absent: /ready 503, so its HEALTHCHECK must say unhealthy.
-k8s_run "$NAME-unready" "$(free_port)" -e MLPSERVE_REQUIRED_MODELS=mnist,absent >/dev/null
+UNREADY_URL=http://127.0.0.1:$(free_port)
+k8s_run "$NAME-unready" "${UNREADY_URL##*:}" -e MLPSERVE_REQUIRED_MODELS=mnist,absent >/dev/null
 # A third one as overlays/model-volume runs it: the models from a volume mounted read-only.
 mkdir -m 755 "$W/models" && cp models/*.npz "$W/models/" && chmod 644 "$W/models"/*.npz
 VOLUME_URL=http://127.0.0.1:$(free_port)
@@ -176,7 +177,14 @@ health() {  # health NAME WANT: wait up to 30 s for Docker's HEALTHCHECK status 
     say "HEALTHCHECK of $1: $status"
 }
 health "$NAME" healthy
+step unready "$UNREADY_URL"  # up (/health 200) but not ready (/ready 503)
 health "$NAME-unready" unhealthy
+# ... and unhealthy because of that 503, not because it was not up yet at its first checks.
+sleep 1.5
+last=$(docker inspect -f '{{json .State.Health.Log}}' "$NAME-unready" \
+    | python3 -c 'import json, sys; print(json.load(sys.stdin)[-1]["Output"].strip().splitlines()[-1])')
+[[ $last == *503* ]] || fail "the last HEALTHCHECK of $NAME-unready failed with '$last', not a 503"
+say "its last HEALTHCHECK: $last"
 docker rm -f "$NAME-unready" >/dev/null
 step reload "$VOLUME_URL" "$W/models"
 docker rm -f "$NAME-volume" >/dev/null

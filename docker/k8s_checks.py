@@ -5,6 +5,8 @@ applied to the running container, the way the kubelet and a rolling update would
     python docker/k8s_checks.py probes URL          startup, readiness and liveness probes with the
                                                     manifest's periods, timeouts and thresholds,
                                                     then one MNIST digit through /predict
+    python docker/k8s_checks.py unready URL         a server missing a required model: startup
+                                                    probe passes, readiness answers 503
     python docker/k8s_checks.py reload URL DIR      the model-volume overlay's update: a new
                                                     moons.npz renamed into the mounted folder DIR,
                                                     timed until the server answers with it
@@ -117,6 +119,17 @@ def probes(url: str) -> None:
     if got != label:
         sys.exit(f"/predict labelled the MNIST digit {label} as {got}")
     print(f"/predict 200, label {got} (expected {label})")
+
+
+def unready(url: str) -> None:
+    """The process serves (startup probe on /health passes) but is not ready (/ready 503)."""
+    _, c = _manifest()
+    start, ready = c["startupProbe"], c["readinessProbe"]
+    _until_success(url, "startupProbe", start, start["failureThreshold"])
+    _, answer = _probe_ok(url, ready)
+    if answer != "503":
+        sys.exit(f"readinessProbe {ready['httpGet']['path']}: {answer}, expected 503")
+    print(f"readinessProbe {ready['httpGet']['path']}: 503 (a required model is missing)")
 
 
 def reload(url: str, model_dir: str) -> None:
@@ -237,5 +250,11 @@ def drain(url: str, container: str) -> None:
 
 
 if __name__ == "__main__":
-    commands = {"settings": settings, "probes": probes, "reload": reload, "drain": drain}
+    commands = {
+        "settings": settings,
+        "probes": probes,
+        "unready": unready,
+        "reload": reload,
+        "drain": drain,
+    }
     commands[sys.argv[1]](*sys.argv[2:])
