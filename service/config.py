@@ -20,6 +20,16 @@ DEFAULTS: dict[str, Any] = {
     "MAX_REQUEST_BYTES": 8 * 1024 * 1024,
     # Decoded-size cap of an uploaded image, checked from its header before decoding (422 above).
     "MAX_IMAGE_PIXELS": 4096 * 4096,
+    # Pixels all the images of one upload request may decode, checked from their headers before
+    # any is decoded (422 above): two images at the per-image cap. See service.budget.Limits.
+    "MAX_REQUEST_PIXELS": 2 * 4096 * 4096,
+    # CPU seconds one upload request may spend decoding (422 past it): about 1.5x the dearest
+    # request within the pixel budget, and with the one step it may overrun, under 2 s. See
+    # service.budget.Limits.
+    "REQUEST_CPU_SECONDS": 1.25,
+    # Wall-clock seconds an upload request may take while waiting for a busy machine (503 with
+    # Retry-After past it), well inside gunicorn's 30 s worker timeout.
+    "REQUEST_DEADLINE_SECONDS": 10.0,
     "LOG_LEVEL": "INFO",
     # Models whose file must be there for /ready to answer 200 (comma-separated names); every
     # file that is there must load in any case.
@@ -40,7 +50,10 @@ DEFAULTS: dict[str, Any] = {
     "LOG_FORMAT": "text",
 }
 
-_INTS = ("MAX_BATCH", "MAX_REQUEST_BYTES", "MAX_IMAGE_PIXELS", "MAX_MODEL_PARAMS")
+_INTS = (
+    "MAX_BATCH", "MAX_REQUEST_BYTES", "MAX_IMAGE_PIXELS", "MAX_REQUEST_PIXELS", "MAX_MODEL_PARAMS",
+)  # fmt: skip
+_SECONDS = ("REQUEST_CPU_SECONDS", "REQUEST_DEADLINE_SECONDS")
 LOG_FORMATS = ("text", "json")
 _STRS = ("MODEL_DIR", "DEFAULT_IMAGE_MODEL", "DEFAULT_FEATURES_MODEL")
 
@@ -62,6 +75,14 @@ def check(config: dict[str, Any]) -> None:
         if value < 1:
             raise ConfigError(f"{key} must be a positive integer, got {value!r}")
         config[key] = value
+    for key in _SECONDS:
+        value = config[key]
+        try:
+            if isinstance(value, bool) or not 0 < float(value) < float("inf"):
+                raise ValueError
+        except (TypeError, ValueError):
+            raise ConfigError(f"{key} must be a positive number, got {value!r}") from None
+        config[key] = float(value)
     for key in _STRS:
         config[key] = str(config[key])
     required = config["REQUIRED_MODELS"]

@@ -14,9 +14,10 @@ from typing import Any
 
 import numpy as np
 
+from .budget import Limits
 from .engine import Model
-from .errors import BadRequestError, InvalidInputError, ServiceError
-from .images import INK_MIN, image_to_mnist
+from .errors import InvalidInputError
+from .images import INK_MIN, images_to_mnist
 from .registry import Registry
 
 FIELD = {"image": "images", "features": "features"}  # a model's input kind -> its input's name
@@ -30,7 +31,9 @@ class DataPlane:
     ----------
     registry : Registry
     config : mapping
-        ``MAX_BATCH``, ``MAX_IMAGE_PIXELS``, ``DEFAULT_IMAGE_MODEL``, ``DEFAULT_FEATURES_MODEL``.
+        ``MAX_BATCH``, ``DEFAULT_IMAGE_MODEL``, ``DEFAULT_FEATURES_MODEL``, and the upload caps
+        ``MAX_IMAGE_PIXELS``, ``MAX_REQUEST_PIXELS``, ``REQUEST_CPU_SECONDS``,
+        ``REQUEST_DEADLINE_SECONDS`` (:class:`~service.budget.Limits`).
     draining : callable
         True once the process is shutting down: readiness then fails, liveness does not.
     """
@@ -38,7 +41,12 @@ class DataPlane:
     def __init__(self, registry: Registry, config: Mapping[str, Any], draining: Callable[[], bool]):
         self.registry = registry
         self.max_batch: int = config["MAX_BATCH"]
-        self.max_pixels: int = config["MAX_IMAGE_PIXELS"]
+        self.image_limits = Limits(
+            config["MAX_IMAGE_PIXELS"],
+            config["MAX_REQUEST_PIXELS"],
+            config["REQUEST_CPU_SECONDS"],
+            config["REQUEST_DEADLINE_SECONDS"],
+        )
         self.default_model = {
             "image": config["DEFAULT_IMAGE_MODEL"],
             "features": config["DEFAULT_FEATURES_MODEL"],
@@ -89,8 +97,8 @@ class DataPlane:
     def decode_images(self, blobs: list[bytes], model: Model, field: str) -> np.ndarray:
         """Encoded image files -> float32 (n, 784) MNIST-style inputs for a 28x28 model.
 
-        Every image is tried, so that one answer names every bad one; the first undecodable
-        image decides the status (400), else the first refused one (422).
+        The request's work is bounded before anything is decoded (:mod:`service.budget`):
+        per-image and per-request pixel caps from the headers, a CPU limit and a deadline.
         """
         self.check_batch_size(len(blobs), field)
         if model.info.input_shape != (28, 28):
@@ -99,18 +107,7 @@ class DataPlane:
                 {"model": [f"Model {model.info.name!r} takes inputs of shape "
                            f"{model.info.input_shape}."]},
             )  # fmt: skip
-        x = np.empty((len(blobs), 784), np.float32)
-        errors: list[ServiceError] = []
-        for i, blob in enumerate(blobs):
-            try:
-                x[i] = image_to_mnist(blob, self.max_pixels, f"{field}.{i}").ravel()
-            except (BadRequestError, InvalidInputError) as e:
-                errors.append(e)
-        if errors:
-            details = {k: v for e in errors for k, v in e.details.items()}
-            first = next((e for e in errors if isinstance(e, BadRequestError)), errors[0])
-            raise type(first)(first.message, details)
-        return x
+        return images_to_mnist(blobs, self.image_limits, field).reshape(len(blobs), 784)
 
     # -- inference ----------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ class ServiceError(Exception):
         super().__init__(message)
         self.message = message
         self.details = details or {}
+        self.headers: dict[str, str] = {}  # extra response headers (Retry-After)
 
     def to_dict(self) -> dict:
         return {"error": self.message, "details": self.details}
@@ -53,6 +54,17 @@ class ModelUnavailableError(ServiceError):
     """The model's artifact exists but failed to load; a server-side state, never client input."""
 
     status = 503
+
+
+class ServiceUnavailableError(ServiceError):
+    """The server could not do the work in time (a request's deadline passed while it waited for
+    the CPU); a retry after ``retry_after`` seconds may succeed."""
+
+    status = 503
+
+    def __init__(self, message: str, details: dict[str, list[str]], retry_after: int):
+        super().__init__(message, details)
+        self.headers["Retry-After"] = str(retry_after)
 
 
 class ArtifactError(Exception):

@@ -202,6 +202,7 @@ def error_reply(e: Exception, environ: dict, config: Mapping) -> tuple[int, dict
     headers: dict[str, str] = {}
     if isinstance(e, ServiceError):
         status, payload = e.status, e.to_dict()
+        headers.update(e.headers)
     elif isinstance(e, HTTPException):
         status = e.code or 500
         message, details = _http_message(e, environ, config)

@@ -58,6 +58,7 @@ def start(
         "PORT": str(port),
         "WEB_CONCURRENCY": str(workers),
         "MLPSERVE_MODEL_DIR": str(model_dir),
+        "MLPSERVE_DRAIN_SECONDS": "0",  # stop at once; the drain has its own tests
         **(env or {}),
     }
     full_env.pop("OPENBLAS_NUM_THREADS", None)  # the gunicorn config must set it by itself

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from service.images import image_to_mnist
+from service.budget import Limits
+from service.images import images_to_mnist
 
 
 def png(a: np.ndarray) -> bytes:
@@ -58,7 +59,9 @@ def test_unknown_assets_are_json_404s(client, path):
 
 def test_return_input_gives_the_image_the_model_saw(client):
     blob = png(canvas_seven())
-    want = np.rint(image_to_mnist(blob, 10**6)).astype(int).tolist()
+    want = (
+        np.rint(images_to_mnist([blob], Limits(10**6, 10**9, 60.0, 60.0))[0]).astype(int).tolist()
+    )
     raw = client.post("/predict?return_input=1", data=blob, content_type="image/png")
     assert raw.status_code == 200, raw.get_json()
     (p,) = raw.get_json()["predictions"]
