@@ -1,6 +1,8 @@
 # mlpserve: the service and the shipped models, nothing else (no training/, no tests, no dev tools).
 # Build: docker build -t mlpserve .   Run: docker run -p 8000:8000 mlpserve
-# Verified end to end by `make docker-check` (docker/check.sh).
+# Runs the way Kubernetes runs it (deploy/kubernetes/): any non-root uid, read-only root filesystem
+# with a writable /tmp (gunicorn's worker heartbeat files, spooled uploads), no capabilities, PORT
+# from the platform. Verified end to end by `make docker-check` (docker/check.sh).
 
 # ---- build stage: the runtime dependencies in a virtualenv, from requirements.txt only ----------
 FROM python:3.11-slim AS build
@@ -31,6 +33,8 @@ COPY models/ /app/models/
 # A numeric, unprivileged user that owns nothing in the image: code and models are read-only to it.
 USER 10001:10001
 EXPOSE 8000
+# Readiness, not liveness: healthy means every model loaded and passed its self-test (/ready), so a
+# container whose models were refused, or one draining after SIGTERM, does not report healthy.
 HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
-    CMD ["python", "-c", "import os, urllib.request; h = os.environ.get('HOST', '0.0.0.0'); h = '127.0.0.1' if h in ('', '0.0.0.0', '::') else h; urllib.request.urlopen(f\"http://{h}:{os.environ.get('PORT', '8000')}/health\", timeout=2)"]
+    CMD ["python", "-c", "import os, urllib.request; h = os.environ.get('HOST', '0.0.0.0'); h = '127.0.0.1' if h in ('', '0.0.0.0', '::') else h; urllib.request.urlopen(f\"http://{h}:{os.environ.get('PORT', '8000')}/ready\", timeout=2)"]
 CMD ["gunicorn", "-c", "service/gunicorn.conf.py", "service:create_app()"]

