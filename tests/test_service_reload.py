@@ -102,10 +102,13 @@ def test_a_refused_replacement_keeps_the_old_version_and_says_why(served):
 def test_a_removed_file_stops_serving(served):
     folder, server = served
     (folder / "moons.npz").unlink()
-    wait_until(
-        lambda: all(server.get("/models/moons").status_code == 404 for _ in range(10)),
-        "moons is gone on every worker",
-    )
+
+    def gone_everywhere() -> bool:
+        answers = [server.get("/models/moons") for _ in range(20)]
+        workers = {r.headers["X-Request-ID"].split("-")[0] for r in answers}
+        return all(r.status_code == 404 for r in answers) and len(workers) == 2
+
+    wait_until(gone_everywhere, "moons is gone on both workers")
     r = server.post(json={"model": "moons", "features": [[0.5, 0.5]]})
     assert r.status_code == 404 and "unknown model 'moons'" in r.json()["error"]
 
