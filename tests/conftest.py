@@ -7,6 +7,7 @@ service tests do not depend on a training run.
 
 from __future__ import annotations
 
+import shutil
 import struct
 import zlib
 from collections.abc import Callable
@@ -179,6 +180,18 @@ def mnist_digits() -> tuple[np.ndarray, np.ndarray]:
             rows.append([int(v) for v in f.readline().split(",")])
     data = np.array(rows)
     return data[:, 1:].reshape(-1, 28, 28).astype(np.uint8), data[:, 0]
+
+
+@pytest.fixture(scope="session")
+def served_models(tmp_path_factory, mnist_npz) -> Path:
+    """What live servers serve: the tiny models with the real MNIST model (and its card) as
+    ``mnist``. Read-only: a test that changes files makes its own folder."""
+    folder = tiny_model_set(tmp_path_factory.mktemp("served") / "models")
+    shutil.copy(mnist_npz, folder / "mnist.npz")  # the real one replaces the random one
+    card = mnist_npz.with_suffix(".json")
+    if card.exists():
+        shutil.copy(card, folder / "mnist.json")
+    return folder
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 import importlib.util
 import os
-import shutil
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -71,7 +70,7 @@ def chromium() -> Iterator:
 
 
 @pytest.fixture(scope="module")
-def page_server(tmp_path_factory, mnist_npz, make_tiny_models) -> Iterator[live.Server]:
+def page_server(tmp_path_factory, served_models) -> Iterator[live.Server]:
     """gunicorn over a real MNIST model plus two feature models (which the page must not list)."""
     missing = _missing()
     if missing:
@@ -79,9 +78,7 @@ def page_server(tmp_path_factory, mnist_npz, make_tiny_models) -> Iterator[live.
         if os.environ.get("CI"):
             pytest.fail(reason)
         pytest.skip(reason)
-    folder = make_tiny_models(tmp_path_factory.mktemp("page") / "models")
-    shutil.copy(mnist_npz, folder / "mnist.npz")  # the real one replaces the random one
-    with live_server(folder, tmp_path_factory.mktemp("logs") / "page.log") as server:
+    with live_server(served_models, tmp_path_factory.mktemp("logs") / "page.log") as server:
         yield server
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import shutil
 import signal
 import socket
 import time
@@ -83,18 +82,10 @@ def _workers(master: int) -> set[int]:
 
 
 @pytest.fixture(scope="module")
-def model_dir(tmp_path_factory, mnist_npz) -> Path:
-    folder = tmp_path_factory.mktemp("faults") / "models"
-    folder.mkdir()
-    shutil.copy(mnist_npz, folder / "mnist.npz")
-    return folder
-
-
-@pytest.fixture(scope="module")
-def server(model_dir, tmp_path_factory) -> Iterator[live.Server]:
+def server(served_models, tmp_path_factory) -> Iterator[live.Server]:
     log = tmp_path_factory.mktemp("logs") / "faults.log"
     s = _start(
-        model_dir, log, MLPSERVE_READ_TIMEOUT="1", GUNICORN_KEEPALIVE="1", GUNICORN_TIMEOUT="5"
+        served_models, log, MLPSERVE_READ_TIMEOUT="1", GUNICORN_KEEPALIVE="1", GUNICORN_TIMEOUT="5"
     )
     yield s
     live.stop(s)
@@ -219,10 +210,13 @@ def _drain_and_close(server: live.Server, body: bytes, label: int) -> None:
     pytest.fail("the listener did not close after the drain")
 
 
-def test_sigterm_drains_then_finishes_in_flight_requests_and_exits(model_dir, tmp_path, digit):
+def test_sigterm_drains_then_finishes_in_flight_requests_and_exits(served_models, tmp_path, digit):
     body, label = digit
     server = _start(
-        model_dir, tmp_path / "drain.log", MLPSERVE_DRAIN_SECONDS="1", MLPSERVE_READ_TIMEOUT="20"
+        served_models,
+        tmp_path / "drain.log",
+        MLPSERVE_DRAIN_SECONDS="1",
+        MLPSERVE_READ_TIMEOUT="20",
     )
     try:
         # A request in flight across the whole stop: headers and half its body now, the rest

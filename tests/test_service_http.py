@@ -32,18 +32,8 @@ LIMITS = {"MLPSERVE_MAX_REQUEST_BYTES": str(BODY_CAP), "MLPSERVE_MAX_BATCH": "64
 
 
 @pytest.fixture(scope="session")
-def model_dir(tmp_path_factory, mnist_npz, make_tiny_models) -> Path:
-    folder = make_tiny_models(tmp_path_factory.mktemp("served") / "models")
-    shutil.copy(mnist_npz, folder / "mnist.npz")  # the real one replaces the random one
-    card = mnist_npz.with_suffix(".json")
-    if card.exists():
-        shutil.copy(card, folder / "mnist.json")
-    return folder
-
-
-@pytest.fixture(scope="session")
-def server(model_dir, tmp_path_factory) -> Iterator[live.Server]:
-    s = live.start(model_dir, tmp_path_factory.mktemp("logs") / "gunicorn.log", 2, 200, LIMITS)
+def server(served_models, tmp_path_factory) -> Iterator[live.Server]:
+    s = live.start(served_models, tmp_path_factory.mktemp("logs") / "gunicorn.log", 2, 200, LIMITS)
     yield s
     live.stop(s)
 
@@ -54,9 +44,9 @@ class _Payload:
 
 
 @pytest.fixture(scope="session")
-def broken_server(model_dir, tmp_path_factory) -> Iterator[live.Server]:
+def broken_server(served_models, tmp_path_factory) -> Iterator[live.Server]:
     folder = tmp_path_factory.mktemp("broken") / "models"
-    shutil.copytree(model_dir, folder)
+    shutil.copytree(served_models, folder)
     (folder / "pickled.npz").write_bytes(pickle.dumps(_Payload()))
     (folder / "corrupt.npz").write_bytes((folder / "moons.npz").read_bytes()[:300])
     s = live.start(folder, tmp_path_factory.mktemp("logs") / "broken.log", 1, 503, LIMITS)

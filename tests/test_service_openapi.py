@@ -9,7 +9,6 @@ envelopes with): no 5xx, every status and body as documented, invalid data refus
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -26,10 +25,9 @@ SEED = 20261129
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory, mnist_npz, make_tiny_models) -> Iterator[live.Server]:
-    folder = make_tiny_models(tmp_path_factory.mktemp("openapi") / "models")
-    shutil.copy(mnist_npz, folder / "mnist.npz")
-    s = live.start(folder, folder.parent / "gunicorn.log", 2, 200, {"MLPSERVE_MAX_BATCH": "16"})
+def server(tmp_path_factory, served_models) -> Iterator[live.Server]:
+    log = tmp_path_factory.mktemp("openapi") / "gunicorn.log"
+    s = live.start(served_models, log, 2, 200, {"MLPSERVE_MAX_BATCH": "16"})
     yield s
     live.stop(s)
 

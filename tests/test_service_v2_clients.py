@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,10 +26,9 @@ N_DIGITS = 50
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory, mnist_npz, make_tiny_models) -> Iterator[live.Server]:
-    folder = make_tiny_models(tmp_path_factory.mktemp("v2") / "models")
-    shutil.copy(mnist_npz, folder / "mnist.npz")
-    s = live.start(folder, folder.parent / "gunicorn.log", 2, 200, {"MLPSERVE_MAX_BATCH": "64"})
+def server(tmp_path_factory, served_models) -> Iterator[live.Server]:
+    log = tmp_path_factory.mktemp("v2") / "gunicorn.log"
+    s = live.start(served_models, log, 2, 200, {"MLPSERVE_MAX_BATCH": "64"})
     yield s
     live.stop(s)
 
