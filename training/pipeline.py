@@ -65,8 +65,10 @@ def random_streams(config: TrainConfig) -> tuple[Random, Random]:
     return np.random.default_rng(config.seed), np.random.default_rng(config.seed + 1)
 
 
-def build_model(config: TrainConfig, n_in: int, n_out: int, rng: Random) -> MLP:
-    """A freshly initialised network for ``config``, its weights drawn from ``rng``."""
+def build_model(config: TrainConfig, n_in: int, n_out: int, rng: Random | None = None) -> MLP:
+    """A freshly initialised network for ``config``, its weights drawn from ``rng`` (by default
+    the first of :func:`random_streams`)."""
+    rng = random_streams(config)[0] if rng is None else rng
     sizes = [n_in, *config.hidden, n_out]
     activations = [config.activation] * len(config.hidden) + [config.output]
     return MLP.initialise(sizes, activations, resolved_init(config), rng, np.dtype(config.dtype))
