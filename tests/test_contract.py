@@ -85,3 +85,25 @@ def test_the_shipped_models_load_in_the_engine():
     snapshot = Registry(folder).snapshot
     assert snapshot.failures == {}
     assert snapshot.ready
+
+
+def _imported_packages(folder: str) -> set[str]:
+    """Top-level packages imported anywhere in ``folder/*.py`` (read with ast, not run)."""
+    import ast
+    from pathlib import Path
+
+    found = set()
+    for path in (Path(__file__).resolve().parent.parent / folder).glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                found |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                found.add(node.module.split(".")[0])
+    return found
+
+
+def test_the_two_sides_stay_apart():
+    """training/ never imports the service or its web stack; service/ never imports training/.
+    Code that needs both (tests, the robustness report) lives outside both packages."""
+    assert not _imported_packages("training") & {"service", "flask", "marshmallow", "robustness"}
+    assert not _imported_packages("service") & {"training", "robustness"}

@@ -1,7 +1,10 @@
-"""Augmentation: shifts move pixels without changing them; a zero affine is the identity."""
+"""Augmentation: shifts move pixels without changing them; a zero affine is the identity; the
+pen and capture effects do what their names say, within [0, 1]."""
 
 import numpy as np
+import pytest
 
+from training import pen
 from training.augment import RandomAffine, RandomShift
 
 
@@ -36,3 +39,56 @@ def test_affine_distorts_but_keeps_range() -> None:
     RandomAffine(X, (8, 8), 1, 15.0, 0.1).take(np.arange(len(X)), np.random.default_rng(2), out)
     assert not np.allclose(out, X)
     assert out.min() >= 0 and out.max() <= X.max() + 1e-6
+
+
+def _stroke() -> np.ndarray:
+    """One 12x12 image holding a vertical bar two pixels wide: (1, 12, 12)."""
+    x = np.zeros((1, 12, 12), np.float32)
+    x[0, 2:10, 5:7] = 1.0
+    return x
+
+
+def test_elastic_field_moves_pixels_smoothly() -> None:
+    X = _images()
+    out = np.empty_like(X)
+    RandomAffine(X, (8, 8), 0, 0.0, 0.0, elastic=1.0).take(
+        np.arange(6), np.random.default_rng(3), out
+    )
+    assert not np.allclose(out, X)
+    assert out.min() >= 0 and out.max() <= X.max() + 1e-6
+
+
+def test_stroke_width_thickens_or_thins() -> None:
+    x = np.repeat(_stroke(), 64, axis=0)
+    out = pen.stroke_width(x, np.random.default_rng(0))
+    ink = out.sum(axis=(1, 2))
+    assert (ink > x[0].sum() + 1).any() and (ink < x[0].sum() - 1).any()
+    assert out.min() >= 0 and out.max() <= 1
+    np.testing.assert_array_equal(pen._erode(pen._dilate(x[:1]))[0, 3:9, 5:7], 1.0)
+
+
+@pytest.mark.parametrize("effect", [pen.low_resolution, pen.blur])
+def test_capture_effects_soften_and_keep_range(effect) -> None:
+    x = np.repeat(_stroke(), 16, axis=0)
+    out = effect(x, np.random.default_rng(1))
+    assert out.shape == x.shape and out.dtype == np.float32
+    assert out.min() >= -1e-6 and out.max() <= 1 + 1e-6
+    assert (out.max(axis=(1, 2)) < 1).any() or (out[:, 2:10, 4] > 0).all()  # softened edges
+    assert np.all(np.abs(out.sum(axis=(1, 2)) - x[0].sum()) < 0.2 * x[0].sum())  # ink kept
+
+
+def test_levels_stretch_to_full_range() -> None:
+    x = 0.5 * np.repeat(_stroke(), 8, axis=0)
+    out = pen.levels(x, np.random.default_rng(2))
+    np.testing.assert_allclose(out.max(axis=(1, 2)), 1.0)
+    assert out.min() == 0
+
+
+def test_pen_effects_apply_to_a_share_and_in_place() -> None:
+    X = np.repeat(_stroke(), 200, axis=0).reshape(200, -1)
+    original = X.copy()
+    effects = pen.PenEffects((12, 12), {"stroke": 0.5})
+    assert effects and not pen.PenEffects((12, 12), {"blur": 0.0})
+    assert effects(X, np.random.default_rng(4)) is X
+    changed = np.any(original != X, axis=1).mean()
+    assert 0.35 < changed < 0.65

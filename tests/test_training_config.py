@@ -75,6 +75,10 @@ def test_unknown_names_list_supported_values() -> None:
         ("dropout_hidden", "1.0", "dropout_hidden"),
         ("nesterov", "true", "nesterov needs momentum"),
         ("batch_size", "0", "batch_size"),
+        ("stroke", "1.5", "stroke, lowres, blur, levels are shares of images"),
+        ("elastic", "-1", "elastic must be >= 0"),
+        ("rng", "mt19937", "rng 'mt19937' is not supported. Supported values are pcg64, legacy"),
+        ("dtype", "float16", "dtype 'float16' is not supported"),
     ],
 )
 def test_out_of_range_values_are_refused(key: str, value: str, message: str) -> None:
@@ -97,3 +101,25 @@ def test_cli_refuses_bad_key(capsys: pytest.CaptureFixture[str]) -> None:
         main(["tiny", "--colour", "blue"])
     assert info.value.code == 2
     assert "Unknown key 'colour'. Valid keys:" in capsys.readouterr().err
+
+
+def test_legacy_stream_and_no_validation_refuse_what_they_cannot_serve() -> None:
+    with pytest.raises(ConfigError, match="rng legacy draws weights and shuffles only"):
+        make_config("mnist-seed", {"dropout_hidden": "0.1"})
+    with pytest.raises(ConfigError, match="rng legacy draws weights and shuffles only"):
+        make_config("mnist-seed", {"blur": "0.2"})
+    with pytest.raises(ConfigError, match="patience needs a validation split"):
+        make_config("mnist-seed", {"patience": "3"})
+    with pytest.raises(ConfigError, match="need an image dataset"):
+        make_config("moons", {"elastic": "1"})
+
+
+def test_mnist_seed_is_the_reference_run() -> None:
+    config = make_config("mnist-seed")
+    assert (config.rng, config.seed, config.init, config.val_fraction) == ("legacy", 42, "randn", 0)
+    assert (config.hidden, config.batch_size, config.epochs, config.lr) == (
+        (256, 128, 64),
+        64,
+        30,
+        0.5,
+    )

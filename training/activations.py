@@ -65,9 +65,10 @@ def leaky_relu_derivative(h: np.ndarray, delta: np.ndarray) -> None:
 
 
 def sigmoid_derivative(h: np.ndarray, delta: np.ndarray) -> None:
-    """``delta *= h (1 - h)``."""
-    delta *= h
-    delta -= delta * h
+    """``delta *= h (1 - h)``, rounded as the reference rounds it (one temporary, as before)."""
+    slope = 1.0 - h
+    slope *= h
+    delta *= slope
 
 
 def tanh_derivative(h: np.ndarray, delta: np.ndarray) -> None:

@@ -1,6 +1,11 @@
-"""Training-time image augmentation: random translations by cropping a zero-padded copy."""
+"""Training-time image augmentation: whole-pixel shifts, or a random affine warp with an elastic
+distortion, followed by the pen and capture effects of :mod:`training.pen`."""
+
+from collections.abc import Callable
 
 import numpy as np
+
+ELASTIC_GRID = 5  # control points per side of the elastic displacement field (every ~7 px)
 
 
 class RandomShift:
@@ -40,8 +45,26 @@ class RandomShift:
             out3[rows] = self.padded[order[rows], dy : dy + h, dx : dx + w]
 
 
+def _elastic_basis(n: int, grid: int) -> np.ndarray:
+    """(n, grid) smooth interpolation from ``grid`` control points to ``n`` pixels.
+
+    Gaussian bumps one control spacing wide, rows normalised so that a constant field stays
+    constant; scaled so that unit-variance control values give a unit-variance field on average.
+    """
+    centres = np.linspace(-0.5, n - 0.5, grid)
+    spacing = centres[1] - centres[0]
+    U = np.exp(-0.5 * ((np.arange(n)[:, None] - centres[None, :]) / spacing) ** 2)
+    U /= U.sum(axis=1, keepdims=True)
+    power = (U**2).sum(axis=1)  # (n,) variance of one axis' interpolation
+    return (U / np.sqrt(np.sqrt(np.mean(power[:, None] * power[None, :])))).astype(np.float32)
+
+
+Effects = Callable[[np.ndarray, np.random.Generator], np.ndarray]
+
+
 class RandomAffine:
-    """Random rotation, scaling and translation of each image, bilinear, fresh every epoch.
+    """Random rotation, scaling, translation and elastic distortion of each image, fresh every
+    epoch, sampled bilinearly; then optional pen and capture effects.
 
     Parameters
     ----------
@@ -55,6 +78,14 @@ class RandomAffine:
         Largest rotation in degrees.
     max_scale : float
         Largest relative zoom: the scale factor is uniform in ``[1 - s, 1 + s]``.
+    elastic : float
+        RMS displacement in pixels of a smooth random field added to the affine map (Simard et
+        al. 2003's elastic distortion, drawn on a coarse grid of control points and interpolated
+        smoothly instead of smoothing a per-pixel field: the same kind of field at a fraction of
+        the cost). 0: off.
+    effects : callable, optional
+        ``effects(chunk, rng)`` applied to each warped chunk of shape (m, h*w), e.g.
+        :class:`training.pen.PenEffects`.
     """
 
     def __init__(
@@ -64,10 +95,15 @@ class RandomAffine:
         max_shift: int,
         max_rotate: float,
         max_scale: float,
+        elastic: float = 0.0,
+        effects: Effects | None = None,
     ):
         h, w = shape
         self.shape = shape
         self.limits = (float(max_shift), np.deg2rad(max_rotate), float(max_scale))
+        self.elastic = float(elastic)
+        self.effects = effects
+        self.basis = (_elastic_basis(h, ELASTIC_GRID), _elastic_basis(w, ELASTIC_GRID))
         self.padded = np.zeros((len(X), h + 2, w + 2), X.dtype)  # (n, h+2, w+2), zero border
         self.padded[:, 1:-1, 1:-1] = X.reshape(len(X), h, w)
         rows, cols = np.mgrid[0:h, 0:w].astype(np.float32)
@@ -78,7 +114,8 @@ class RandomAffine:
         """Write the images ``order``, each randomly warped, into ``out`` of shape (n, h*w)."""
         for start in range(0, len(order), 256):  # small chunks keep temporaries in cache
             chunk = order[start : start + 256]
-            out[start : start + len(chunk)] = self._warp(chunk, rng)
+            warped = self._warp(chunk, rng)  # (m, h*w)
+            out[start : start + len(chunk)] = self.effects(warped, rng) if self.effects else warped
 
     def _warp(self, idx: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Inverse-map every output pixel into its source image and interpolate bilinearly."""
@@ -92,6 +129,9 @@ class RandomAffine:
         # source coordinates in the padded image (offset 1), (n, h*w)
         x = cos * self.u + sin * self.v + ((w - 1) / 2 + 1) - dx
         y = cos * self.v - sin * self.u + ((h - 1) / 2 + 1) - dy
+        if self.elastic:
+            x += self._field(n, rng)
+            y += self._field(n, rng)
         np.clip(x, 0, w + 0.999, out=x)  # outside the image: the zero border
         np.clip(y, 0, h + 0.999, out=y)
         x0, y0 = x.astype(np.int32), y.astype(np.int32)
@@ -103,3 +143,10 @@ class RandomAffine:
         bottom_left = flat.take(base + (w + 2)).reshape(n, -1)
         bottom = bottom_left + fx * (flat.take(base + (w + 3)).reshape(n, -1) - bottom_left)
         return top + fy * (bottom - top)
+
+    def _field(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """(n, h*w) smooth random displacements with RMS :attr:`elastic` pixels."""
+        rows, cols = self.basis  # (h, g), (w, g)
+        control = rng.standard_normal((n, ELASTIC_GRID, ELASTIC_GRID), dtype=np.float32)
+        control *= self.elastic
+        return (rows @ control @ cols.T).reshape(n, -1)

@@ -49,10 +49,18 @@ class Dataset:
 def _split_off_validation(
     X: np.ndarray, y: np.ndarray, config: TrainConfig
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Shuffle with the run's seed, hold out ``val_fraction``, keep ``train_limit`` rows."""
-    order = np.random.default_rng(config.seed).permutation(len(X))
-    n_val = max(1, round(len(X) * config.val_fraction))
-    val, train = order[:n_val], order[n_val:]
+    """Shuffle with the run's seed, hold out ``val_fraction``, keep ``train_limit`` rows.
+
+    With ``val_fraction`` 0 the training set is kept whole and in its original order (the
+    reference's shuffles index it), and the validation split is empty.
+    """
+    if not config.val_fraction:
+        order = np.arange(len(X))
+        val, train = order[:0], order
+    else:
+        order = np.random.default_rng(config.seed).permutation(len(X))
+        n_val = max(1, round(len(X) * config.val_fraction))
+        val, train = order[:n_val], order[n_val:]
     if config.train_limit:
         train = train[: config.train_limit]
     return X[train], y[train], X[val], y[val]

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from training.activations import DERIVATIVES, HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS
-from training.initializers import INITIALIZERS
+from training.initializers import INITIALIZERS, Random
 
 
 class _Workspace:
@@ -23,7 +23,6 @@ class _Workspace:
         self.a = [np.empty((n, w), dtype) for w in widths]  # post-activations, (n, w_i)
         self.delta = [np.empty((n, w), dtype) for w in widths]  # dE/da, (n, w_i)
         self.logits = np.empty((n, widths[-1]), dtype)
-        self.ones = np.ones(n, dtype)  # db = ones @ delta: one BLAS call, faster than sum
         # dropout: masks and dropped copies of the input and of every hidden layer
         sizes = layer_sizes[:-1] if dropout else []
         self.rand = [np.empty((n, w), dtype) for w in sizes]
@@ -72,7 +71,7 @@ class MLP:
         layer_sizes: Sequence[int],
         activations: Sequence[str],
         init: str,
-        rng: np.random.Generator,
+        rng: Random,
         dtype: type = np.float32,
     ) -> "MLP":
         """Draw a new network's weights with the initialiser named ``init``.
@@ -82,9 +81,10 @@ class MLP:
         layer_sizes, activations
             As for the constructor.
         init : {"he", "xavier", "randn"}
-            Weight initialiser; ``randn`` also draws the biases from ``N(0, 1)``.
-        rng : numpy.random.Generator
-            Source of randomness (fixes the initial weights for a given seed).
+            Weight initialiser; biases start at zero.
+        rng : numpy.random.Generator or numpy.random.RandomState
+            Source of randomness (fixes the initial weights for a given seed); the layers draw
+            from it in order, input layer first.
         dtype : numpy float type
             ``float32`` for training, ``float64`` for gradient checks.
 
@@ -96,8 +96,7 @@ class MLP:
         weights, biases = [], []
         for n_in, n_out in itertools.pairwise(layer_sizes):
             weights.append(draw(rng, n_in, n_out).astype(dtype))
-            b = rng.standard_normal(n_out) if init == "randn" else np.zeros(n_out)
-            biases.append(b.astype(dtype))
+            biases.append(np.zeros(n_out, dtype))
         return cls(layer_sizes, activations, weights, biases)
 
     @property
@@ -250,7 +249,9 @@ class MLP:
         for i in range(last, -1, -1):
             gW, gb = self._grads[2 * i], self._grads[2 * i + 1]
             np.matmul(self._inputs[i].T, delta, out=gW)  # (w_i, w_{i+1})
-            np.matmul(ws.ones, delta, out=gb)  # (w_{i+1},)
+            # A column sum, not ones @ delta: BLAS would be ~8 us a layer faster (about 3 % of an
+            # mnist-seed epoch) but rounds differently from the reference's delta.sum(axis=0).
+            np.sum(delta, axis=0, out=gb)  # (w_{i+1},)
             if i == 0:
                 break
             prev = ws.delta[i - 1]

@@ -19,6 +19,7 @@ from training import plots
 from training.config import TrainConfig, resolved_init, validate
 from training.datasets import LOADERS, REGRESSION, Dataset, regression_truth
 from training.export import Artifact, export, sha256_file, write_card
+from training.initializers import Random
 from training.metrics import classification_report, regression_report
 from training.model import MLP
 from training.preprocessing import Preprocessing, fit_preprocessing
@@ -52,12 +53,25 @@ def targets(
     return T
 
 
-def build_model(config: TrainConfig, n_in: int, n_out: int) -> MLP:
-    """A freshly initialised network for ``config`` (seeded by ``config.seed``)."""
+def random_streams(config: TrainConfig) -> tuple[Random, Random]:
+    """The generators of the initial weights and of the training loop (``config.rng``).
+
+    ``pcg64``: two independent Generators. ``legacy``: one ``RandomState(seed)`` for both, so the
+    loop's shuffles continue the stream right after the weights, as after ``np.random.seed``.
+    """
+    if config.rng == "legacy":
+        legacy = np.random.RandomState(config.seed)
+        return legacy, legacy
+    return np.random.default_rng(config.seed), np.random.default_rng(config.seed + 1)
+
+
+def build_model(config: TrainConfig, n_in: int, n_out: int, rng: Random | None = None) -> MLP:
+    """A freshly initialised network for ``config``, its weights drawn from ``rng`` (by default
+    the first of :func:`random_streams`)."""
+    rng = random_streams(config)[0] if rng is None else rng
     sizes = [n_in, *config.hidden, n_out]
     activations = [config.activation] * len(config.hidden) + [config.output]
-    rng = np.random.default_rng(config.seed)
-    return MLP.initialise(sizes, activations, resolved_init(config), rng)
+    return MLP.initialise(sizes, activations, resolved_init(config), rng, np.dtype(config.dtype))
 
 
 def _json_safe(rows: list[dict]) -> list[dict]:
@@ -94,13 +108,18 @@ def run(config: TrainConfig, out_dir: str | Path = "models", progress: bool = Tr
     out_dir = Path(out_dir)
     data = LOADERS[config.dataset](config)
     prep = fit_preprocessing(data)
-    X, X_val = prep.inputs(data.X_train), prep.inputs(data.X_val)  # (n, d) float32
+    dtype = np.dtype(config.dtype).type
+    X = prep.inputs(data.X_train, dtype)  # (n, d)
     T = targets(data, data.y_train, prep, config.label_smoothing)
-    T_val = targets(data, data.y_val, prep)
-    model = build_model(config, X.shape[1], T.shape[1])
+    # Without a validation split, the test set is measured after each epoch, for the record only.
+    monitor = "val" if len(data.X_val) else "test"
+    X_mon, y_mon = (data.X_val, data.y_val) if monitor == "val" else (data.X_test, data.y_test)
+    X_val, T_val = prep.inputs(X_mon, dtype), targets(data, y_mon, prep)
+    init_rng, loop_rng = random_streams(config)
+    model = build_model(config, X.shape[1], T.shape[1], init_rng)
     image_shape = data.input_shape if data.input_kind == "image" else None
     started = time.perf_counter()
-    history = fit(model, X, T, X_val, T_val, config, image_shape, progress)
+    history = fit(model, X, T, X_val, T_val, config, image_shape, progress, loop_rng, monitor)
     seconds = time.perf_counter() - started
 
     artifact = Artifact(
@@ -119,10 +138,11 @@ def run(config: TrainConfig, out_dir: str | Path = "models", progress: bool = Tr
     else:
         pred = out.argmax(axis=1) if out.shape[1] > 1 else (out[:, 0] > 0.5).astype(np.int64)
         metrics = classification_report(data.y_test, pred, len(data.labels))
-    best = history.rows[history.best_epoch - 1]
-    metrics["val_loss"] = best["val_loss"]
-    if data.labels is not None:
-        metrics["val_accuracy"] = best["val_accuracy"]
+    if monitor == "val":
+        best = history.rows[history.best_epoch - 1]
+        metrics["val_loss"] = best["val_loss"]
+        if data.labels is not None:
+            metrics["val_accuracy"] = best["val_accuracy"]
 
     npz_path, card_path = out_dir / f"{config.name}.npz", out_dir / f"{config.name}.json"
     export(artifact, npz_path)
@@ -143,6 +163,7 @@ def run(config: TrainConfig, out_dir: str | Path = "models", progress: bool = Tr
             "seconds": round(seconds, 2),
             "epochs_run": len(history.rows),
             "best_epoch": history.best_epoch,
+            "kept": "best validation epoch" if monitor == "val" else "last epoch",
             "stopped_early": history.stopped_early,
             "mean_epoch_seconds": round(float(np.mean(epoch_seconds)), 4),
             "min_epoch_seconds": round(float(np.min(epoch_seconds)), 4),

@@ -14,17 +14,19 @@ from training.train import History
 def learning_curves(history: History, title: str, path: Path) -> None:
     """Loss (and accuracy, for classifiers) per epoch, train vs validation."""
     epochs = history.column("epoch")
-    accuracy = not np.isnan(history.column("val_accuracy")[0])
+    key = history.monitor  # "val", or "test" when there is no validation split
+    label = {"val": "validation", "test": "test (not used for choices)"}[key]
+    accuracy = not np.isnan(history.column(f"{key}_accuracy")[0])
     fig, axes = plt.subplots(1, 2 if accuracy else 1, figsize=(10 if accuracy else 5, 3.6))
     axes = np.atleast_1d(axes)
     axes[0].plot(epochs, history.column("train_loss"), label="train")
-    axes[0].plot(epochs, history.column("val_loss"), label="validation")
+    axes[0].plot(epochs, history.column(f"{key}_loss"), label=label)
     axes[0].set(xlabel="epoch", ylabel="loss", yscale="log", title=f"{title}: loss")
     if accuracy:
         axes[1].plot(epochs, history.column("train_accuracy"), label="train")
-        axes[1].plot(epochs, history.column("val_accuracy"), label="validation")
+        axes[1].plot(epochs, history.column(f"{key}_accuracy"), label=label)
         axes[1].set(xlabel="epoch", ylabel="accuracy", title=f"{title}: accuracy")
-        low = min(history.column("val_accuracy")[len(epochs) // 5 :] or [0.9])
+        low = min(history.column(f"{key}_accuracy")[len(epochs) // 5 :] or [0.9])
         axes[1].set_ylim(max(0.0, low - 0.01), 1.0)
     for ax in axes:
         ax.axvline(history.best_epoch, color="grey", ls=":", lw=1, label="kept")

@@ -23,10 +23,16 @@ class Preprocessing:
     output_mean: np.ndarray | None = None  # (k,) float32, regression only
     output_std: np.ndarray | None = None  # (k,) float32, regression only
 
-    def inputs(self, X: np.ndarray) -> np.ndarray:
-        """Raw inputs (n, ...) -> network inputs (n, d) float32."""
-        X = np.asarray(X, dtype=np.float32).reshape(len(X), -1)
-        return (X * np.float32(self.input_scale) - self.input_mean) / self.input_std
+    def inputs(self, X: np.ndarray, dtype: type = np.float32) -> np.ndarray:
+        """Raw inputs (n, ...) -> network inputs (n, d) in ``dtype``.
+
+        The scale is applied as a division by ``1 / input_scale`` (255.0 exactly for pixels), so
+        that pixels / 255 round as the reference's do in float32 and in float64; multiplying by a
+        rounded 1/255 differs in the last bit for 126 of the 256 pixel values in float32.
+        """
+        X = np.asarray(X, dtype=dtype).reshape(len(X), -1)
+        X = X / dtype(1.0 / self.input_scale)
+        return (X - self.input_mean) / self.input_std
 
     def targets(self, y: np.ndarray) -> np.ndarray:
         """Regression targets (n, k) -> standardised float32."""

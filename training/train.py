@@ -13,11 +13,13 @@ import numpy as np
 from tqdm import tqdm
 
 from training.augment import RandomAffine, RandomShift
-from training.config import TrainConfig
+from training.config import TrainConfig, pen_probabilities
 from training.ema import WeightAverage
+from training.initializers import Random
 from training.losses import LOSS_FUNCTIONS
 from training.model import MLP
 from training.optimizers import OPTIMIZERS, SGD, Adam
+from training.pen import PenEffects
 from training.schedules import ScheduleArgs, learning_rate
 
 
@@ -32,6 +34,7 @@ class History:
     rows: list[dict] = field(default_factory=list)  # one per epoch
     best_epoch: int = 0
     stopped_early: bool = False
+    monitor: str = "val"  # the split measured after each epoch: "val", or "test" (report only)
 
     def column(self, key: str) -> list[float]:
         """One curve, e.g. ``"val_loss"``."""
@@ -93,8 +96,14 @@ def fit(
     config: TrainConfig,
     image_shape: tuple[int, int] | None = None,
     progress: bool = True,
+    rng: Random | None = None,
+    monitor: str = "val",
 ) -> History:
     """Train ``model`` in place and leave it holding the best weights seen on validation.
+
+    With ``monitor="test"`` (no validation split) the set passed as ``X_val, T_val`` is the test
+    set: it is measured after every epoch for the record and never chooses anything; the weights
+    of the last epoch are kept.
 
     Parameters
     ----------
@@ -104,12 +113,19 @@ def fit(
     T : ndarray of shape (n, k), float32
         Training targets (one-hot, possibly label-smoothed; 0/1; standardised values).
     X_val, T_val : ndarray
-        Validation inputs and un-smoothed targets, for model selection and early stopping.
+        Validation inputs and un-smoothed targets, for model selection and early stopping (the
+        test set's with ``monitor="test"``).
     config : TrainConfig
     image_shape : (int, int), optional
         Height and width of image inputs; needed for ``shift``, ``rotate`` and ``scale``.
     progress : bool
         Show a tqdm bar with the running loss and accuracy.
+    rng : numpy.random.Generator or numpy.random.RandomState, optional
+        Draws the shuffles, dropout masks and augmentation; by default
+        ``default_rng(config.seed + 1)``. The ``legacy`` stream passes the ``RandomState`` that
+        drew the initial weights, so the shuffles continue its sequence.
+    monitor : {"val", "test"}
+        What ``X_val, T_val`` hold (see above).
 
     Returns
     -------
@@ -122,7 +138,10 @@ def fit(
     """
     # Overflow in a diverging run must surface as a non-finite loss, not as a numpy warning.
     with np.errstate(over="ignore", invalid="ignore"):
-        return _fit(model, X, T, X_val, T_val, config, image_shape, progress)
+        rng = np.random.default_rng(config.seed + 1) if rng is None else rng
+        history = History(monitor=monitor)
+        _fit(model, X, T, X_val, T_val, config, image_shape, progress, rng, history)
+        return history
 
 
 def _fit(
@@ -134,9 +153,10 @@ def _fit(
     config: TrainConfig,
     image_shape: tuple[int, int] | None,
     progress: bool,
-) -> History:
-    """The loop behind :func:`fit`."""
-    rng = np.random.default_rng(config.seed + 1)  # shuffling, dropout and shifts
+    rng: Random,
+    history: History,
+) -> None:
+    """The loop behind :func:`fit`; fills ``history``."""
     n, B = len(X), config.batch_size
     n_batches = math.ceil(n / B)
     classifier = config.loss != "squared_error"
@@ -149,7 +169,7 @@ def _fit(
     # augmenter writes a whole epoch (augmented, in shuffled order) at once.
     X_epoch = np.empty_like(X) if augmenter else None  # (n, d)
     x_buf, t_buf = np.empty((B, X.shape[1]), X.dtype), np.empty((B, T.shape[1]), T.dtype)
-    history = History()
+    select = history.monitor == "val"  # otherwise the last epoch is kept
     best_score: tuple[float, ...] = (-math.inf,)
     best_params, waited = [p.copy() for p in model.params], 0
     bar = tqdm(total=config.epochs * n_batches, disable=not progress, file=sys.stderr, ncols=100)
@@ -206,16 +226,18 @@ def _fit(
             "lr": optimizer.lr,
             "train_loss": loss_sum / n,
             "train_accuracy": correct / n if classifier else math.nan,
-            "val_loss": val_loss,
-            "val_accuracy": val_acc,
+            f"{history.monitor}_loss": val_loss,
+            f"{history.monitor}_accuracy": val_acc,
             "seconds": train_seconds,
         }
         history.rows.append(row)
         if progress:
-            bar.write(_summary(row), file=sys.stderr)
+            bar.write(_summary(row, history.monitor), file=sys.stderr)
         # higher validation accuracy wins, lower loss breaks ties (regression: loss alone)
         score = (val_acc, -val_loss) if classifier else (-val_loss,)
-        if score > best_score:
+        if not select:
+            history.best_epoch = epoch + 1
+        elif score > best_score:
             best_score, history.best_epoch, waited = score, epoch + 1, 0
             for dst, src in zip(best_params, judged.params, strict=True):
                 np.copyto(dst, src)
@@ -225,25 +247,32 @@ def _fit(
                 history.stopped_early = True
                 break
     bar.close()
-    model.set_params(best_params)
-    return history
+    if select:
+        model.set_params(best_params)
+    elif ema is not None:
+        model.set_params(ema.model.params)
 
 
 def _augmenter(
     X: np.ndarray, config: TrainConfig, image_shape: tuple[int, int] | None
 ) -> RandomShift | RandomAffine | None:
-    """The cheapest augmenter doing what the config asks: whole-pixel shifts or a full affine."""
+    """The cheapest augmenter doing what the config asks: whole-pixel shifts or a full warp
+    (affine and elastic) followed by pen and capture effects."""
     if image_shape is None:
         return None
-    if config.rotate or config.scale:
-        return RandomAffine(X, image_shape, config.shift, config.rotate, config.scale)
+    effects = PenEffects(image_shape, pen_probabilities(config))
+    if config.rotate or config.scale or config.elastic or effects:
+        return RandomAffine(
+            X, image_shape, config.shift, config.rotate, config.scale, config.elastic, effects
+        )
     return RandomShift(X, image_shape, config.shift) if config.shift else None
 
 
-def _summary(row: dict) -> str:
+def _summary(row: dict, monitor: str) -> str:
     """One line per epoch for the log."""
     text = f"epoch {row['epoch']:3d}  train loss {row['train_loss']:.4f}"
+    loss = row[f"{monitor}_loss"]
     if not math.isnan(row["train_accuracy"]):
-        text += f" acc {row['train_accuracy']:.4f}  val loss {row['val_loss']:.4f}"
-        return text + f" acc {row['val_accuracy']:.4f}  {row['seconds']:.2f}s"
-    return text + f"  val loss {row['val_loss']:.5f}  {row['seconds']:.2f}s"
+        text += f" acc {row['train_accuracy']:.4f}  {monitor} loss {loss:.4f}"
+        return text + f" acc {row[f'{monitor}_accuracy']:.4f}  {row['seconds']:.2f}s"
+    return text + f"  {monitor} loss {loss:.5f}  {row['seconds']:.2f}s"
