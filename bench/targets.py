@@ -1,4 +1,5 @@
-"""The targets of issue 4 (two of issue 3's, and issue 9's V2 ones), checked against one run."""
+"""The targets of issue 4 (two of issue 3's, and issue 9's V2 and metrics ones), checked
+against one run."""
 
 import math
 from dataclasses import dataclass
@@ -58,6 +59,7 @@ def verdicts(training: dict, engine: dict, http: dict, threads: str | None) -> l
     ml_name, ml8 = best_mlserver(http, "single@8")
     p32 = ours.get("single@32", {})
     v2 = http.get("ours-v2", {}).get("points", {}).get("single@8", {}).get("rps")
+    no_metrics = http.get("ours-no-metrics", {}).get("points", {}).get("single@8", {}).get("rps")
     v2bin = http.get("ours-v2-binary", {}).get("points", {})
     kserve_v2 = http.get("kserve-v2", {}).get("points", {}).get("single@8", {}).get("rps")
     batch8 = ours.get("batch64@8", {}).get("rps")
@@ -135,6 +137,12 @@ def verdicts(training: dict, engine: dict, http: dict, threads: str | None) -> l
             _ratio(v2bin.get("batch64@8", {}).get("rps"), batch8),
             lambda v: v >= 1.5,
             lambda v: f"{times(v)} ({64 * v * batch8:,.0f} vs {64 * batch8:,.0f} images/s)",
+        ),
+        _check(
+            "/predict 8 conns with metrics ≥ 0.95x with MLPSERVE_METRICS=0",
+            _ratio(rps8, no_metrics),
+            lambda v: v >= 0.95,
+            lambda v: f"{times(v)} ({rps8:,.0f} vs {no_metrics:,.0f} req/s)",
         ),
         _check(
             "HTTP 1 conn p50 ≤ 0.7 ms",

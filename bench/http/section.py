@@ -31,7 +31,8 @@ def run_http_section(settings: Settings, work: Path) -> dict[str, Any]:
     path, model_dir, shipped = served_model(work)
     images, truth = payload_images()
     expected = [p["label"] for p in NumpyMLP(path).predictions(images)]
-    specs = [servers.OURS, servers.OURS_V2, servers.OURS_V2_BINARY, servers.BARE, servers.KSERVE]
+    specs = [servers.OURS, servers.OURS_NO_METRICS, servers.OURS_V2, servers.OURS_V2_BINARY]
+    specs += [servers.BARE, servers.KSERVE]
     specs += [servers.KSERVE_V2]
     specs += [servers.mlserver_spec(w) for w in settings.mlserver_workers]
     plan = HttpPlan(

@@ -129,6 +129,18 @@ OURS = ServerSpec(
     encode=payloads.images_json,
     labels=payloads.prediction_labels,
 )
+OURS_NO_METRICS = ServerSpec(
+    name="ours-no-metrics",
+    title="mlpserve (ours), MLPSERVE_METRICS=0",
+    command=_gunicorn("service:create_app()"),
+    env=lambda launch: {**_gunicorn_env(launch), "MLPSERVE_METRICS": "0"},
+    ready_path=lambda launch: "/ready",
+    predict_path=lambda launch: "/predict",
+    encode=payloads.images_json,
+    labels=payloads.prediction_labels,
+    payloads=("single",),
+    connections=(8,),
+)
 BARE = ServerSpec(
     name="bare",
     title="bare Flask (ceiling)",
