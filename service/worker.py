@@ -25,6 +25,7 @@ import time
 from importlib import metadata
 from typing import Any
 
+import gevent
 import orjson
 from gevent import events
 from gunicorn.workers.ggevent import GeventWorker
@@ -210,8 +211,16 @@ class Worker(GeventWorker):
         super().handle(listener, sock, addr)
 
     def handle_request(self, listener_name, req, sock, addr) -> None:
+        """Answer one request, then let the other connections have their turn.
+
+        A kept-alive client that sends its next request at once finds it already in the socket,
+        so without the ``gevent.sleep(0)`` its greenlet would never yield and would keep the
+        worker while the other connections wait: at 8 keep-alive connections p99 was 250-290 ms
+        against p50 1 ms (wrk, one-image JSON ``/predict``, 2 workers).
+        """
         super().handle_request(listener_name, req, sock, addr)
         sock.request_done()
+        gevent.sleep(0)
 
     def handle_error(self, req, client, addr, exc) -> None:
         """Answer gunicorn's own errors as JSON ``{"error": ..., "details": {}}``.
