@@ -12,7 +12,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from bench.envs import venv_python
@@ -129,15 +129,11 @@ OURS = ServerSpec(
     encode=payloads.images_json,
     labels=payloads.prediction_labels,
 )
-OURS_NO_METRICS = ServerSpec(
+OURS_NO_METRICS = replace(
+    OURS,
     name="ours-no-metrics",
     title="mlpserve (ours), MLPSERVE_METRICS=0",
-    command=_gunicorn("service:create_app()"),
     env=lambda launch: {**_gunicorn_env(launch), "MLPSERVE_METRICS": "0"},
-    ready_path=lambda launch: "/ready",
-    predict_path=lambda launch: "/predict",
-    encode=payloads.images_json,
-    labels=payloads.prediction_labels,
     payloads=("single",),
     connections=(8,),
 )
@@ -152,11 +148,10 @@ BARE = ServerSpec(
     labels=None,
     payloads=("single",),  # it never reads the body: a batch would measure nothing new
 )
-OURS_V2 = ServerSpec(
+OURS_V2 = replace(
+    OURS,
     name="ours-v2",
     title="mlpserve (ours) V2 JSON",
-    command=_gunicorn("service:create_app()"),
-    env=_gunicorn_env,
     ready_path=lambda launch: f"/v2/models/{launch.model_name}/ready",
     predict_path=lambda launch: f"/v2/models/{launch.model_name}/infer",
     encode=payloads.v2_json,
@@ -164,16 +159,12 @@ OURS_V2 = ServerSpec(
     payloads=("single",),
     connections=(8,),
 )
-OURS_V2_BINARY = ServerSpec(
+OURS_V2_BINARY = replace(
+    OURS_V2,
     name="ours-v2-binary",
     title="mlpserve (ours) V2 binary tensors",
-    command=_gunicorn("service:create_app()"),
-    env=_gunicorn_env,
-    ready_path=lambda launch: f"/v2/models/{launch.model_name}/ready",
-    predict_path=lambda launch: f"/v2/models/{launch.model_name}/infer",
     encode=payloads.v2_binary,
-    labels=payloads.v2_labels,
-    connections=(8,),
+    payloads=("single", "batch64"),
     headers=payloads.v2_binary_headers,
 )
 KSERVE = ServerSpec(
@@ -186,16 +177,12 @@ KSERVE = ServerSpec(
     labels=payloads.prediction_labels,
 )
 
-KSERVE_V2 = ServerSpec(
+KSERVE_V2 = replace(
+    OURS_V2,
     name="kserve-v2",
     title="KServe 0.21 V2",
     command=_kserve_command,
-    ready_path=lambda launch: f"/v2/models/{launch.model_name}/ready",
-    predict_path=lambda launch: f"/v2/models/{launch.model_name}/infer",
-    encode=payloads.v2_json,
-    labels=payloads.v2_labels,
-    payloads=("single",),
-    connections=(8,),
+    env=lambda launch: {},
 )
 
 
