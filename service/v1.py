@@ -18,7 +18,6 @@ from urllib.parse import parse_qs
 import numpy as np
 import orjson
 from flask import Blueprint, Response, current_app, request
-from marshmallow import ValidationError
 
 from .artifact import NAME_RE
 from .dataplane import FIELD, DataPlane
@@ -26,7 +25,7 @@ from .engine import Model
 from .errors import BadRequestError, InvalidInputError, UnsupportedMediaTypeError
 from .images import CONTENT_TYPES
 from .metrics import NullMetrics
-from .schemas import body_kind, flatten_errors, make_predict_schema, to_batch
+from .schemas import body_kind, load_envelope, make_predict_schema, to_batch
 from .wsgi import DUMPS_OPT, HotRoute, is_json, json_response, mime, read_body
 
 bp = Blueprint("v1", __name__)
@@ -63,10 +62,7 @@ class V1:
             data = orjson.loads(body)
         except orjson.JSONDecodeError as e:
             raise BadRequestError(f"malformed JSON: {e}") from None
-        try:
-            clean = self.schema.load(data)
-        except ValidationError as e:
-            raise InvalidInputError("invalid request", flatten_errors(e.messages)) from None
+        clean = load_envelope(self.schema, data, self.plane.max_batch)
         kind = "image" if "images" in clean else "features"
         field = FIELD[kind]
         name = clean.get("model")

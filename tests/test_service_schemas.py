@@ -9,7 +9,13 @@ from marshmallow import ValidationError
 
 from service.errors import InvalidInputError
 from service.registry import Registry
-from service.schemas import body_kind, flatten_errors, make_predict_schema, to_batch
+from service.schemas import (
+    body_kind,
+    flatten_errors,
+    load_envelope,
+    make_predict_schema,
+    to_batch,
+)
 
 IMG = [[(r * 28 + c) % 256 for c in range(28)] for r in range(28)]
 FLAT = [v for row in IMG for v in row]
@@ -168,6 +174,64 @@ def test_to_batch_fast_and_slow_paths_agree(tiny_models):
     with pytest.raises(InvalidInputError) as e:
         to_batch([[1] * 783 + [True]], "images", model, "exact")
     assert e.value.details == {"images.0.783": ["Not a number."]}
+
+
+@pytest.mark.parametrize(
+    "items",
+    [
+        [FLAT, FLAT],  # the bytes() path
+        [[*FLAT[:-1], 256]],  # out of 0-255: the general path says where
+        [[-1, *FLAT[1:]]],
+        [[*FLAT, 0]],
+        [784],  # not a list: bytes(784) must not become a blank image
+        [[*FLAT[:-1], 2**70]],
+        [[*FLAT[:-1], [1]]],
+    ],
+)
+def test_pixel_path_answers_as_the_exact_path(tiny_models, items):
+    model = Registry(tiny_models).get("mnist")
+
+    def run(kind):
+        try:
+            return to_batch(items, "images", model, kind)
+        except InvalidInputError as e:
+            return e.details
+
+    fast, exact = run("int"), run("exact")
+    if isinstance(exact, dict):
+        assert fast == exact
+    else:
+        np.testing.assert_array_equal(fast, exact)
+        assert fast.dtype == np.float32 and fast.flags.c_contiguous
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"images": [FLAT]},
+        {"model": "mnist", "features": [[1, 2]]},
+        {"images": []},
+        {"images": [FLAT] * 3},
+        {"images": "x"},
+        {"model": "bad name!", "images": [FLAT]},
+        {"model": None, "images": [FLAT]},
+        {"model": 3, "images": [FLAT]},
+        {"images": [FLAT], "features": [FLAT]},
+        {"images": [FLAT], "extra": 1},
+        {},
+        [FLAT],
+    ],
+)
+def test_load_envelope_answers_as_marshmallow(data):
+    schema = make_predict_schema(2)
+    try:
+        expected = schema.load(data)
+    except ValidationError as e:
+        with pytest.raises(InvalidInputError) as got:
+            load_envelope(schema, data, 2)
+        assert got.value.details == flatten_errors(e.messages)
+    else:
+        assert load_envelope(schema, data, 2) == expected
 
 
 @pytest.mark.parametrize(
