@@ -24,17 +24,18 @@ postprocess histograms, labels after MLServer's ``model_name`` / ``model_version
   ``model_refused{model_name}`` (1 while the model's current file is refused): read from the
   model registry of the worker that answers the scrape.
 
-Recording is cheap on the hot path: updates are summed per process and written once a second
-(:mod:`service.metrics_batch`, which gives the figures), label children are cached, and
-predictions are counted with one ``bincount`` per batch, not one increment per row.
+Recording is cheap on the hot path: a request appends its records, which are summed per process
+and written once a second (:mod:`service.metrics_batch`, which gives the figures); predictions are
+counted with one ``argmax`` and ``bincount`` per model and flush, not per request or row.
 """
 
 from __future__ import annotations
 
+import collections
 import os
 import time
+from collections import defaultdict
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 from flask import Blueprint, Response, current_app
@@ -53,7 +54,7 @@ from prometheus_client.core import GaugeMetricFamily
 
 from .engine import Model
 from .errors import NotFoundError
-from .metrics_batch import Pending
+from .metrics_batch import Pending, observe_many
 from .registry import Registry
 
 bp = Blueprint("metrics", __name__)
@@ -78,9 +79,43 @@ IN_FLIGHT = Gauge(
 BYTES_IN = Counter("mlpserve_request_bytes", "Request body bytes.", ["route"])
 BYTES_OUT = Counter("mlpserve_response_bytes", "Response body bytes.", ["route"])
 PREDICTIONS = Counter("mlpserve_predictions", "Predicted labels.", ["model_name", "label"])
-# The process's updates not yet written, and its requests in flight (one per process, like the
+
+
+def _write(lists: dict[tuple, list]) -> None:
+    """Sum one flush's records and make one client update per label set. Keys and items:
+    ``(REQUESTS, None)``: ``(route, model, version, status, request bytes, response bytes)``
+    per answer; ``(DURATION, route)``: seconds; ``(STAGES, model name)``: ``(decode, infer,
+    encode)`` seconds; ``(PREDICTIONS, model)``: its outputs, (n, outputs) each."""
+    counts: dict[tuple, int] = defaultdict(int)  # (counter, labels) -> amount to add
+    for (metric, label), items in lists.items():
+        if metric is REQUESTS:
+            _count_answers(items, counts)
+        elif metric is DURATION:
+            observe_many(DURATION.labels(label), items)
+        elif metric is STAGES:
+            times = np.array(items)  # (n, 3)
+            for j, stage in enumerate(("decode", "infer", "encode")):
+                observe_many(STAGES.labels(stage, label), times[:, j])
+        else:  # the labels of a flush's outputs, in one argmax per model
+            for name, n in _label_counts(label, np.concatenate(items)):
+                counts[PREDICTIONS, (label.info.name, name)] += n
+    for (metric, labels), amount in counts.items():
+        metric.labels(*labels).inc(amount)
+    IN_FLIGHT.set(PENDING.in_flight)
+
+
+def _count_answers(answers: list[tuple], counts: dict[tuple, int]) -> None:
+    for (route, model, version, status, length, sent), n in collections.Counter(answers).items():
+        counts[REQUESTS, (route, model, version, status)] += n
+        if length and length.isdigit():
+            counts[BYTES_IN, (route,)] += n * int(length)
+        if sent.isdigit():
+            counts[BYTES_OUT, (route,)] += n * int(sent)
+
+
+# The process's records not yet written, and its requests in flight (one per process, like the
 # metrics above); written once a second.
-PENDING = Pending(1.0, lambda: IN_FLIGHT.set(PENDING.in_flight))
+PENDING = Pending(_write, 1.0)
 
 
 class NullMetrics:
@@ -99,34 +134,21 @@ class NullMetrics:
 class Metrics(NullMetrics):
     """Records one app's requests and predictions; renders ``/metrics``.
 
-    Updates are summed per process and written once a second (:mod:`service.metrics_batch`).
+    Each request appends its records, written once a second (:mod:`service.metrics_batch`).
     """
 
     def __init__(self, registry: Registry):
         self.registry = registry
-        self._children: dict[tuple, Any] = {}
         self._pending = PENDING
-
-    def _child(self, metric, *labels: str):
-        key = (metric, labels)
-        child = self._children.get(key)
-        if child is None:
-            child = self._children[key] = metric.labels(*labels)
-        return child
 
     # -- recording ------------------------------------------------------------------------------
 
     def inference(self, model: Model, out: np.ndarray, decode: float, infer: float, encode: float):
-        """A prediction's stage times (seconds) and its labels. ``out`` is (n, outputs)."""
-        name = model.info.name
-        counts = _label_counts(model, out)
-        pending = self._pending
-        with pending.lock:
-            pending.observe(self._child(STAGES, "decode", name), decode)
-            pending.observe(self._child(STAGES, "infer", name), infer)
-            pending.observe(self._child(STAGES, "encode", name), encode)
-            for label, n in counts:
-                pending.add(self._child(PREDICTIONS, name, label), n)
+        """A prediction's stage times (seconds) and its outputs ``out`` (n, outputs), kept until
+        the flush counts their labels: the caller must not write to it afterwards."""
+        self._pending.record(
+            ((STAGES, model.info.name), (decode, infer, encode)), ((PREDICTIONS, model), out)
+        )
 
     def middleware(self, wsgi_app: Callable) -> Callable:
         """WSGI middleware: count, time and size every request, and track those in flight.
@@ -141,7 +163,12 @@ class Metrics(NullMetrics):
 
             def start(status, headers, exc_info=None):
                 seen.append(status.split(" ", 1)[0])
-                seen.append(next((v for k, v in headers if k == "Content-Length"), "0"))
+                for k, v in headers:
+                    if k == "Content-Length":
+                        seen.append(v)
+                        break
+                else:
+                    seen.append("0")
                 return start_response(status, headers, exc_info)
 
             pending = self._pending
@@ -160,15 +187,8 @@ class Metrics(NullMetrics):
         status, sent = [*seen, "500", "0"][:2]
         model = environ.get("mlpserve.model", "")
         version = environ.get("mlpserve.version", "")
-        length = environ.get("CONTENT_LENGTH")
-        pending = self._pending
-        with pending.lock:
-            pending.add(self._child(REQUESTS, route, model, version, status))
-            pending.observe(self._child(DURATION, route), seconds)
-            if length and length.isdigit():
-                pending.add(self._child(BYTES_IN, route), int(length))
-            if sent.isdigit():
-                pending.add(self._child(BYTES_OUT, route), int(sent))
+        answer = (route, model, version, status, environ.get("CONTENT_LENGTH"), sent)
+        self._pending.record(((REQUESTS, None), answer), ((DURATION, route), seconds))
 
     # -- scraping -------------------------------------------------------------------------------
 
@@ -191,8 +211,6 @@ def _label_counts(model: Model, out: np.ndarray) -> list[tuple[str, int]]:
     if labels is None:
         return []
     idx = out.argmax(axis=1) if model.task == "multiclass" else (out[:, 0] >= 0.5).astype(int)
-    if len(idx) == 1:
-        return [(str(labels[int(idx[0])]), 1)]
     counts = np.bincount(idx, minlength=len(labels))
     return [(str(labels[k]), int(counts[k])) for k in np.flatnonzero(counts).tolist()]
 

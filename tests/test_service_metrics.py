@@ -71,3 +71,20 @@ def test_metrics_can_be_turned_off(tmp_path, make_tiny_models):
         assert r.status_code == 404 and "metrics are off" in r.json()["error"]
     finally:
         live.stop(s)
+
+
+def test_observe_many_buckets_as_observe_does():
+    from prometheus_client import CollectorRegistry, Histogram
+
+    from service.metrics_batch import observe_many
+
+    values = [0.0, 0.001, 0.0010001, 0.0025, 0.3, 2.5, 7.0]  # bounds land in their own bucket
+    one, many = (
+        Histogram(f"t_{k}", "t", buckets=(0.001, 0.0025, 2.5), registry=CollectorRegistry())
+        for k in ("one", "many")
+    )
+    for v in values:
+        one.observe(v)
+    observe_many(many, values)
+    assert [b.get() for b in many._buckets] == [b.get() for b in one._buckets] == [2, 2, 2, 1]
+    assert many._sum.get() == pytest.approx(one._sum.get())
