@@ -187,6 +187,36 @@ def test_an_idle_kept_alive_connection_is_closed_without_an_answer(server):
     assert answer.count(b"HTTP/1.1") == 1
 
 
+def test_answers_with_and_without_bodies_arrive_whole_on_one_connection(server, digit):
+    """The worker holds each answer's head to send it with the body (service/worker.py): a
+    head with no body (HEAD), a sendfile body (a docs asset), JSON and a closing answer all
+    arrive whole and in order on one pipelined connection."""
+    from service.openapi import static_dir
+
+    body, label = digit
+    asset = (Path(static_dir()) / "favicon-32x32.png").read_bytes()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as s:
+        s.sendall(
+            b"HEAD /health HTTP/1.1\r\nHost: t\r\n\r\n"
+            b"GET /docs/static/favicon-32x32.png HTTP/1.1\r\nHost: t\r\n\r\n"
+            + HEADERS + b"Content-Length: %d\r\n\r\n" % len(body) + body
+            + b"GET /nope HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+        )  # fmt: skip
+        rest = _read_to_close(s)
+    answers = []
+    for has_body in (False, True, True, True):
+        head, _, rest = rest.partition(b"\r\n\r\n")
+        length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+        n = length if has_body else 0
+        answers.append((int(head.split()[1]), rest[:n]))
+        rest = rest[n:]
+    assert rest == b""
+    assert [status for status, _ in answers] == [200, 200, 200, 404]
+    assert answers[1][1] == asset
+    assert json.loads(answers[2][1])["predictions"][0]["label"] == label
+    assert "no route /nope" in json.loads(answers[3][1])["error"]
+
+
 def _drain_and_close(server: live.Server, body: bytes, label: int) -> None:
     """SIGTERM; /ready turns 503 while /predict still answers (closing its connection); then
     the listener closes."""
