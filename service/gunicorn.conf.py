@@ -45,7 +45,7 @@ if _root not in sys.path:  # this file is read again on every SIGHUP
 # Imported here, in the master, before any fork: the drain flag's shared memory is created now,
 # and every worker inherits it. Bad values of the two settings fail here, at start-up.
 from service import drain  # noqa: E402
-from service.worker import read_timeout  # noqa: E402
+from service.deadline import read_timeout  # noqa: E402
 
 _drain_seconds = drain.drain_seconds()
 read_timeout()
