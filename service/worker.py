@@ -7,7 +7,8 @@ socket and a little memory, never a worker, and the worker keeps sending its hea
 measurements that chose it over gthread and a buffering proxy are in the README ("Connection
 model and drain").
 
-The read deadline on every request is in ``service/deadline.py``.
+The read deadline on every request is in ``service/deadline.py``; connections run on the
+long-lived handler greenlets of ``service/handlers.py``.
 """
 
 from __future__ import annotations
@@ -19,10 +20,12 @@ from typing import Any
 import gevent
 import orjson
 from gevent import events
+from gunicorn.workers import ggevent
 from gunicorn.workers.ggevent import GeventWorker
 
 from .deadline import DeadlineSocket, ReadTimeout, read_timeout
 from .drain import draining
+from .handlers import HandlerPool
 
 
 class _Capture:
@@ -99,6 +102,11 @@ class Worker(GeventWorker):
         serving for 1.0-2.0 s (measured: kill a worker, probe until a new pid answers)."""
         events.notify_and_call_entry_points = _notify_from_cache
         super().patch()
+
+    def run(self) -> None:
+        # gunicorn's run() builds each listener's connection pool from this name.
+        ggevent.Pool = HandlerPool
+        super().run()
 
     def load_wsgi(self) -> None:
         super().load_wsgi()
