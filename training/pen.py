@@ -16,7 +16,7 @@ epoch took 9.0 s, against 7.3 s before the captures were read (re-measure: time
 
 import numpy as np
 
-from training.reading import read_digits
+from training.reading import read_digits, stretch
 
 CAPTURE_SIDES = np.arange(7, 15)  # low-resolution captures: 7x7 to 14x14 pixels
 UPSCALE = 2  # a capture is shown at twice the field's size before it is read
@@ -116,10 +116,9 @@ def blur(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 def levels(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Contrast stretch each of (n, h, w) like a scanner's levels: peak-relative black and white."""
     n = len(x)
-    peak = np.maximum(x.max(axis=(1, 2), keepdims=True), 1e-6)
     low = rng.uniform(*LEVELS_LOW, (n, 1, 1)).astype(np.float32)
     high = rng.uniform(*LEVELS_HIGH, (n, 1, 1)).astype(np.float32)
-    return np.clip((x / peak - low) / (high - low), 0.0, 1.0)
+    return stretch(x, low, high)
 
 
 EFFECTS = (("stroke", stroke_width), ("lowres", low_resolution), ("blur", blur), ("levels", levels))

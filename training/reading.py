@@ -13,6 +13,8 @@ vectorised over the batch; ``tests/test_training_reading.py`` checks them agains
 own code on the same ink.
 """
 
+from typing import Any
+
 import numpy as np
 
 STRETCH = (0.1, 0.8)  # share of the peak mapped to 0 and to 1 (service.images.ink_of)
@@ -21,9 +23,9 @@ DIGIT_SHARE = 20 / 28  # the box's longest side, as a share of the field (MNIST:
 LANCZOS_LOBES = 3
 
 
-def stretch(x: np.ndarray) -> np.ndarray:
-    """(n, h, w) ink >= 0 -> the same stretched by each image's peak to [0, 1]."""
-    low, high = STRETCH
+def stretch(x: np.ndarray, low: Any = STRETCH[0], high: Any = STRETCH[1]) -> np.ndarray:
+    """(n, h, w) ink >= 0 -> the same stretched by each image's peak to [0, 1]: ``low`` of the
+    peak and below becomes 0, ``high`` and above 1 (scalars, or (n, 1, 1) per image)."""
     peak = np.maximum(x.max(axis=(1, 2), keepdims=True), 1e-6)
     return np.clip((x / peak - low) / (high - low), 0.0, 1.0)
 
