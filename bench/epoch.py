@@ -52,8 +52,8 @@ def ours_epoch(x: np.ndarray, y: np.ndarray, batches: int) -> float:
 
 def _ours_prepared(x: np.ndarray, y: np.ndarray, batches: int) -> Callable[[], float]:
     """Everything before `fit` done (imports, data, network): a call runs the epoch."""
-    from training.config import make_config
     from training.pipeline import build_model
+    from training.presets import make_config
     from training.train import fit
 
     config = make_config("mnist-seed", {"epochs": "1"})

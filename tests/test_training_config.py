@@ -3,7 +3,8 @@
 import pytest
 
 from training.cli import main
-from training.config import PRESETS, ConfigError, make_config
+from training.config import ConfigError
+from training.presets import PRESETS, make_config
 
 
 def test_presets_are_valid() -> None:

@@ -5,9 +5,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from training.config import make_config
 from training.datasets import LOADERS, REGRESSION, regression_truth
 from training.mnist import CACHE_NAME, DataError, load_mnist, verify
+from training.presets import make_config
 
 TRAIN_COUNTS = (2, 1, 1, 1, 1, 1, 1, 1, 1, 1)
 TEST_COUNTS = (1, 1, 0, 0, 0, 0, 0, 0, 0, 1)

@@ -109,7 +109,7 @@ def test_backward_scale_multiplies_every_gradient() -> None:
 def test_one_sgd_step_of_fit_with_weight_decay_and_clipping(momentum: float) -> None:
     """fit's step (gradients scaled for the optimizer) equals the textbook one:
     p - lr * clip(grad + wd * W) for plain SGD; the same first step with momentum."""
-    from training.config import make_config
+    from training.presets import make_config
     from training.train import fit
 
     model, X, Y = _problem([4, 6, 5, 3], "tanh", "softmax", seed=2)

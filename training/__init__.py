@@ -19,10 +19,11 @@ The command line is ``python -m training PRESET [--key value ...] [--out DIR]``.
 never imports Flask, marshmallow or ``service/``.
 """
 
-from training.config import PRESETS, ConfigError, TrainConfig, make_config
+from training.config import ConfigError, TrainConfig
 from training.export import Artifact, export, load
 from training.model import MLP
 from training.pipeline import RunResult, run
+from training.presets import PRESETS, make_config
 from training.train import TrainingDivergedError
 
 __all__ = [

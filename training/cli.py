@@ -3,8 +3,9 @@
 import argparse
 import sys
 
-from training.config import PRESETS, ConfigError, config_keys, make_config
+from training.config import ConfigError, config_keys
 from training.mnist import DataError
+from training.presets import PRESETS, make_config
 from training.train import TrainingDivergedError
 
 
