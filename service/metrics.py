@@ -31,9 +31,9 @@ counted with one ``argmax`` and ``bincount`` per model and flush, not per reques
 
 from __future__ import annotations
 
-import collections
 import os
 import time
+from array import array
 from collections import defaultdict
 from collections.abc import Callable
 
@@ -81,36 +81,35 @@ BYTES_OUT = Counter("mlpserve_response_bytes", "Response body bytes.", ["route"]
 PREDICTIONS = Counter("mlpserve_predictions", "Predicted labels.", ["model_name", "label"])
 
 
-def _write(lists: dict[tuple, list]) -> None:
-    """Sum one flush's records and make one client update per label set. Keys and items:
-    ``(REQUESTS, None)``: ``(route, model, version, status, request bytes, response bytes)``
-    per answer; ``(DURATION, route)``: seconds; ``(STAGES, model name)``: ``(decode, infer,
-    encode)`` seconds; ``(PREDICTIONS, model)``: its outputs, (n, outputs) each."""
-    counts: dict[tuple, int] = defaultdict(int)  # (counter, labels) -> amount to add
-    for (metric, label), items in lists.items():
-        if metric is REQUESTS:
-            _count_answers(items, counts)
-        elif metric is DURATION:
-            observe_many(DURATION.labels(label), items)
-        elif metric is STAGES:
-            times = np.array(items)  # (n, 3)
+def _write(counts: dict[tuple, int], numbers: dict[tuple, array], items: dict[tuple, list]) -> None:
+    """Sum one flush's records and make one client update per label set. Keys: ``counts``,
+    ``(route, model, version, status, request bytes, response bytes)`` per answer; ``numbers``,
+    ``(DURATION, route)``: seconds, ``(STAGES, model name)``: decode, infer and encode seconds
+    in turn; ``items``, ``(PREDICTIONS, model)``: its outputs, (n, outputs) each."""
+    totals: dict[tuple, int] = defaultdict(int)  # (counter, labels) -> amount to add
+    _count_answers(counts, totals)
+    for (metric, label), values in numbers.items():
+        if metric is DURATION:
+            observe_many(DURATION.labels(label), values)
+        else:
+            times = np.frombuffer(values).reshape(-1, 3)  # (n, 3)
             for j, stage in enumerate(("decode", "infer", "encode")):
                 observe_many(STAGES.labels(stage, label), times[:, j])
-        else:  # the labels of a flush's outputs, in one argmax per model
-            for name, n in _label_counts(label, np.concatenate(items)):
-                counts[PREDICTIONS, (label.info.name, name)] += n
-    for (metric, labels), amount in counts.items():
+    for (_, model), outs in items.items():  # the labels of a flush's outputs, one argmax a model
+        for name, n in _label_counts(model, np.concatenate(outs)):
+            totals[PREDICTIONS, (model.info.name, name)] += n
+    for (metric, labels), amount in totals.items():
         metric.labels(*labels).inc(amount)
     IN_FLIGHT.set(PENDING.in_flight)
 
 
-def _count_answers(answers: list[tuple], counts: dict[tuple, int]) -> None:
-    for (route, model, version, status, length, sent), n in collections.Counter(answers).items():
-        counts[REQUESTS, (route, model, version, status)] += n
+def _count_answers(answers: dict[tuple, int], totals: dict[tuple, int]) -> None:
+    for (route, model, version, status, length, sent), n in answers.items():
+        totals[REQUESTS, (route, model, version, status)] += n
         if length and length.isdigit():
-            counts[BYTES_IN, (route,)] += n * int(length)
+            totals[BYTES_IN, (route,)] += n * int(length)
         if sent.isdigit():
-            counts[BYTES_OUT, (route,)] += n * int(sent)
+            totals[BYTES_OUT, (route,)] += n * int(sent)
 
 
 # The process's records not yet written, and its requests in flight (one per process, like the
@@ -147,7 +146,8 @@ class Metrics(NullMetrics):
         """A prediction's stage times (seconds) and its outputs ``out`` (n, outputs), kept until
         the flush counts their labels: the caller must not write to it afterwards."""
         self._pending.record(
-            ((STAGES, model.info.name), (decode, infer, encode)), ((PREDICTIONS, model), out)
+            numbers=((STAGES, model.info.name), (decode, infer, encode)),
+            item=((PREDICTIONS, model), out),
         )
 
     def middleware(self, wsgi_app: Callable) -> Callable:
@@ -188,7 +188,7 @@ class Metrics(NullMetrics):
         model = environ.get("mlpserve.model", "")
         version = environ.get("mlpserve.version", "")
         answer = (route, model, version, status, environ.get("CONTENT_LENGTH"), sent)
-        self._pending.record(((REQUESTS, None), answer), ((DURATION, route), seconds))
+        self._pending.record(count=answer, numbers=((DURATION, route), (seconds,)))
 
     # -- scraping -------------------------------------------------------------------------------
 
