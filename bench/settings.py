@@ -1,4 +1,4 @@
-"""How much to measure: the full run (`make bench`, ~17 min) or the quick subset (~2 min)."""
+"""How much to measure: the full run (`make bench`, ~25 min) or the quick subset (~2 min)."""
 
 from dataclasses import dataclass
 
@@ -24,6 +24,8 @@ class Settings:
     front_passes: int  # alternated passes of the front section's throughput comparison
     front_seconds: float  # wrk seconds per point there (keep-alive, then Connection: close)
     slow_seconds: float  # window of the 256 slow connections
+    paired_rounds: int  # pairs of each A/B of our own variants (bench.http.paired)
+    paired_seconds: float  # wrk seconds per side of a pair
 
 
 FULL = Settings(
@@ -44,6 +46,8 @@ FULL = Settings(
     front_passes=3,
     front_seconds=6.0,
     slow_seconds=12.0,
+    paired_rounds=10,
+    paired_seconds=4.0,
 )
 QUICK = Settings(
     quick=True,
@@ -63,4 +67,6 @@ QUICK = Settings(
     front_passes=1,
     front_seconds=2.0,
     slow_seconds=6.0,
+    paired_rounds=2,
+    paired_seconds=2.0,
 )

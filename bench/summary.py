@@ -139,4 +139,6 @@ def http(section: dict, cores: int) -> dict[str, Any]:
             "passes": len(passes),
             "errors": _errors(rec["passes"]),
         }
+    if "ours" in out:  # the A/B pairs of our own variants (bench.http.paired)
+        out["ours"]["paired"] = section.get("paired", {})
     return out

@@ -35,6 +35,22 @@ def _check(target: str, value: float | None, ok, text) -> Verdict:
     return Verdict(target, text(value), bool(ok(value)))
 
 
+def _paired_check(
+    target: str, pair: dict[str, Any] | None, bound: float, unpaired: float | None
+) -> Verdict:
+    """A target between two of our own variants, judged on the median of the paired req/s
+    ratios (:mod:`bench.http.paired`); a run without pairs falls back on the medians' ratio."""
+    if not pair or "error" in pair:
+        return _check(target, unpaired, lambda v: v >= bound, times)
+    low, high = pair["rps_range"]
+    return Verdict(
+        target,
+        f"{times(pair['rps_ratio'])} by req/s, median of {len(pair['pairs'])} pairs "
+        f"({times(low)}-{times(high)}); {times(pair['cpu_ratio'])} by server CPU per request",
+        pair["rps_ratio"] >= bound,
+    )
+
+
 def best_mlserver(http: dict[str, Any], key: str) -> tuple[str | None, float | None]:
     """The MLServer configuration with the highest req/s at `key`, and that req/s."""
     best = (None, None)
@@ -65,6 +81,7 @@ def verdicts(training: dict, engine: dict, http: dict, threads: str | None) -> l
     batch8 = ours.get("batch64@8", {}).get("rps")
     b1 = e_ours.get("batch1_seconds")
     rss = http.get("ours", {}).get("worker_rss_mib")
+    paired = http.get("ours", {}).get("paired", {})
     return [
         _check(
             f"training epoch ≤ 0.8 s ({_threads(threads)})",
@@ -126,11 +143,11 @@ def verdicts(training: dict, engine: dict, http: dict, threads: str | None) -> l
             lambda v: v >= 1.3,
             lambda v: f"{times(v)} ({v2:,.0f} vs {kserve_v2:,.0f} req/s)",
         ),
-        _check(
+        _paired_check(
             "V2 binary 1 image, 8 conns ≥ 1.0x our /predict JSON",
+            paired.get("v2_binary_vs_predict"),
+            1.0,
             _ratio(v2bin.get("single@8", {}).get("rps"), rps8),
-            lambda v: v >= 1.0,
-            lambda v: f"{times(v)} ({v * rps8:,.0f} vs {rps8:,.0f} req/s)",
         ),
         _check(
             "V2 binary batch 64, 8 conns ≥ 1.5x our /predict JSON batch 64 (images/s)",
@@ -138,11 +155,11 @@ def verdicts(training: dict, engine: dict, http: dict, threads: str | None) -> l
             lambda v: v >= 1.5,
             lambda v: f"{times(v)} ({64 * v * batch8:,.0f} vs {64 * batch8:,.0f} images/s)",
         ),
-        _check(
+        _paired_check(
             "/predict 8 conns with metrics ≥ 0.95x with MLPSERVE_METRICS=0",
+            paired.get("metrics_on_vs_off"),
+            0.95,
             _ratio(rps8, no_metrics),
-            lambda v: v >= 0.95,
-            lambda v: f"{times(v)} ({rps8:,.0f} vs {no_metrics:,.0f} req/s)",
         ),
         _check(
             "HTTP 1 conn p50 ≤ 0.7 ms",

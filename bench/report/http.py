@@ -38,6 +38,7 @@ def lines(section: dict, s: dict) -> list[str]:
     out = [_method(section)]
     for payload, conns in section["points"]:
         out += _point(s, payload, conns)
+    out += _paired(s.get("ours", {}).get("paired", {}))
     out += _per_server(s)
     for name in s:
         out += error_lines(name, s[name]["errors"])
@@ -116,6 +117,42 @@ def _point(s: dict, payload: str, conns: int) -> list[str]:
         f"**{what} per request, {conns} connection{'' if conns == 1 else 's'}:**",
         "",
         *table(POINT_HEADER, rows),
+    ]
+
+
+PAIRS = {
+    "v2_binary_vs_predict": "V2 binary ÷ `/predict` JSON (one start, routes alternated)",
+    "metrics_on_vs_off": "metrics on ÷ `MLPSERVE_METRICS=0` (starts alternated)",
+}
+
+
+def _paired(paired: dict) -> list[str]:
+    """The A/B pairs of our own variants (:mod:`bench.http.paired`), when the run has them."""
+    if not paired:
+        return []
+    rows = []
+    for key, title in PAIRS.items():
+        pair = paired.get(key, {"error": "not measured"})
+        if "error" in pair:
+            rows.append([title, pair["error"], "", ""])
+            continue
+        rows.append(
+            [
+                title,
+                f"{pair['rps_ratio']:.3f} ({pair['rps_range'][0]:.3f}-{pair['rps_range'][1]:.3f})",
+                f"{pair['cpu_ratio']:.3f} ({pair['cpu_range'][0]:.3f}-{pair['cpu_range'][1]:.3f})",
+                str(len(pair["pairs"])),
+            ]
+        )
+    return [
+        "",
+        f"**Paired A/B of our own variants** (one image, 8 connections, {paired['seconds']:.0f} s "
+        "a side; each pair's ratio, then their median and range; CPU: the second's server CPU "
+        "per request ÷ the first's, so above 1 means the first is cheaper). Two starts of the "
+        "same build differ by up to ±10 % in req/s here, more than these targets' width, so "
+        "these two targets are judged on paired runs (`bench/http/paired.py`):",
+        "",
+        *table(["comparison", "req/s ratio", "CPU ratio", "pairs"], rows),
     ]
 
 

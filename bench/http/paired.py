@@ -1,0 +1,93 @@
+"""Paired A/B runs of our own variants: the two issue-9 targets that compare ours with ours.
+
+The main HTTP passes start every server once per pass and take medians. Two starts of the same
+build differ by up to ±10 % in req/s on this machine (2026-11-29: `ours` 2,838 / 3,393 / 2,897
+req/s at 8 connections in three passes), so a target 5 % wide between two of our own variants
+cannot be read from medians of three starts. Here each comparison is made in pairs, so that what
+drifts between starts or over the run cancels in each pair's ratio:
+
+- **routes**: V2 binary against `/predict` JSON, one image, 8 connections. Both are routes of one
+  server, so one start serves both and wrk alternates between them, `rounds` times (A B B A ...).
+- **launches**: metrics on against `MLPSERVE_METRICS=0`, which needs two starts: alternated
+  starts (A B B A ...), one 8-connection run each, paired in order.
+
+Each pair gives a ratio by req/s and one by server CPU per request; the report shows their
+medians and ranges, and the target is judged on the req/s median.
+"""
+
+import statistics
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from bench.http.run import free_port, load_point
+from bench.http.servers import Launch, Running, ServerSpec
+from bench.http.wrk import run_wrk
+
+CONNECTIONS = 8
+
+
+def _order(rounds: int) -> list[tuple[int, int]]:
+    """(pair, side) in A B B A A B ... order, so neither side always goes first."""
+    return [(r, side if r % 2 == 0 else 1 - side) for r in range(rounds) for side in (0, 1)]
+
+
+def _figures(point: dict) -> dict[str, float]:
+    return {"rps": point["rps"], "cpu_ms": point["server_cpu_ms_per_request"]}
+
+
+def ratios(pairs: list[list[dict[str, float]]]) -> dict[str, Any]:
+    """Per-pair ratios A ÷ B (req/s; CPU as B's cost ÷ A's, so > 1 means A is cheaper) and
+    their medians and ranges."""
+    rps = [a["rps"] / b["rps"] for a, b in pairs]
+    cpu = [b["cpu_ms"] / a["cpu_ms"] for a, b in pairs]
+    return {
+        "pairs": pairs,
+        "rps_ratio": statistics.median(rps),
+        "rps_range": [min(rps), max(rps)],
+        "cpu_ratio": statistics.median(cpu),
+        "cpu_range": [min(cpu), max(cpu)],
+    }
+
+
+def route_pairs(
+    specs: tuple[ServerSpec, ServerSpec], bodies: tuple[Path, Path], launch: Launch, wrk: str,
+    rounds: int, seconds: float,
+) -> dict[str, Any]:  # fmt: skip
+    """One start of ``specs[0]``'s server; wrk alternates between the two specs' routes."""
+    running = Running(specs[0], launch, launch.workdir / "paired-routes.log", 90.0)
+    try:
+        for spec, body in zip(specs, bodies, strict=True):  # warm both routes
+            url = running.base + spec.predict_path(launch)
+            run_wrk(wrk, url, body, CONNECTIONS, 1.0, spec.headers(body.read_bytes()))
+        pairs: list[list[dict[str, float]]] = [[{}, {}] for _ in range(rounds)]
+        for r, side in _order(rounds):
+            running.spec = replace(specs[0], **_route_of(specs[side]))
+            point = load_point(running, wrk, bodies[side], CONNECTIONS, seconds)
+            pairs[r][side] = _figures(point)
+        return ratios(pairs)
+    finally:
+        running.stop()
+
+
+def _route_of(spec: ServerSpec) -> dict[str, Any]:
+    return {"predict_path": spec.predict_path, "headers": spec.headers}
+
+
+def launch_pairs(
+    specs: tuple[ServerSpec, ServerSpec], body: Path, launch: Launch, wrk: str,
+    rounds: int, seconds: float, warmup: float,
+) -> dict[str, Any]:  # fmt: skip
+    """Alternated starts of the two specs' servers, one 8-connection run of ``body`` each."""
+    pairs: list[list[dict[str, float]]] = [[{}, {}] for _ in range(rounds)]
+    for r, side in _order(rounds):
+        spec = specs[side]
+        at = replace(launch, port=free_port())
+        running = Running(spec, at, launch.workdir / f"paired-{spec.name}.log", 90.0)
+        try:
+            headers = spec.headers(body.read_bytes())
+            run_wrk(wrk, running.predict_url, body, CONNECTIONS, warmup, headers)
+            pairs[r][side] = _figures(load_point(running, wrk, body, CONNECTIONS, seconds))
+        finally:
+            running.stop()
+    return ratios(pairs)
