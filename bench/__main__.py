@@ -21,6 +21,7 @@ from typing import Any
 
 from bench.engine_bench import run_engine
 from bench.front.section import run_front_section
+from bench.http.paired import run_pairs_section
 from bench.http.section import run_http_section
 from bench.machine import cpu_snapshot, describe_machine, others_share
 from bench.proc import REPO
@@ -34,6 +35,7 @@ SECTIONS = {
     "training": lambda settings: run_training(settings),
     "engine": lambda settings: run_engine(settings, WORK),
     "http": lambda settings: run_http_section(settings, WORK),
+    "pairs": lambda settings: run_pairs_section(settings, WORK),
     "profile": lambda settings: run_profile(settings, WORK),
     "front": lambda settings: run_front_section(settings, WORK),
 }

@@ -77,8 +77,9 @@ def point_key(payload: str, connections: int) -> str:
     return f"{payload}@{connections}"
 
 
-def http(section: dict, cores: int) -> dict[str, Any]:
-    """Per server: medians per load point (req/s, latency percentiles, CPU) and per server."""
+def http(section: dict, cores: int, pairs: dict | None = None) -> dict[str, Any]:
+    """Per server: medians per load point (req/s, latency percentiles, CPU) and per server;
+    ours also carries the pairs section's A/B of our own variants (`bench.http.paired`)."""
     out: dict[str, Any] = {}
     for name, rec in section.get("servers", {}).items():
         passes = [p for p in rec["passes"] if "error" not in p]
@@ -139,6 +140,6 @@ def http(section: dict, cores: int) -> dict[str, Any]:
             "passes": len(passes),
             "errors": _errors(rec["passes"]),
         }
-    if "ours" in out:  # the A/B pairs of our own variants (bench.http.paired)
-        out["ours"]["paired"] = section.get("paired", {})
+    if "ours" in out and pairs and "error" not in pairs:
+        out["ours"]["paired"] = pairs
     return out

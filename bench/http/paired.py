@@ -1,10 +1,11 @@
 """Paired A/B runs of our own variants: the two issue-9 targets that compare ours with ours.
 
-The main HTTP passes start every server once per pass and take medians. Two starts of the same
-build differ by up to ±10 % in req/s on this machine (2026-11-29: `ours` 2,838 / 3,393 / 2,897
-req/s at 8 connections in three passes), so a target 5 % wide between two of our own variants
-cannot be read from medians of three starts. Here each comparison is made in pairs, so that what
-drifts between starts or over the run cancels in each pair's ratio:
+A section of its own (``python -m bench --sections pairs``). The main HTTP passes start every
+server once per pass and take medians. Two starts of the same build differ by up to ±10 % in
+req/s on this machine (2026-11-29: `ours` 2,838 / 3,393 / 2,897 req/s at 8 connections in three
+passes), so a target 5 % wide between two of our own variants cannot be read from medians of
+three starts. Here each comparison is made in pairs, so that what drifts between starts or over
+the run cancels in each pair's ratio:
 
 - **routes**: V2 binary against `/predict` JSON, one image, 8 connections. Both are routes of one
   server, so one start serves both and wrk alternates between them, `rounds` times (A B B A ...).
@@ -20,9 +21,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from bench.envs import wrk_binary
+from bench.http import servers
 from bench.http.run import free_port, load_point
+from bench.http.section import payload_images, served_model
 from bench.http.servers import Launch, Running, ServerSpec
 from bench.http.wrk import run_wrk
+from bench.settings import Settings
 
 CONNECTIONS = 8
 
@@ -91,3 +96,32 @@ def launch_pairs(
         finally:
             running.stop()
     return ratios(pairs)
+
+
+def run_pairs_section(settings: Settings, work: Path) -> dict[str, Any]:
+    """Both comparisons on the `mnist` model the HTTP section serves; each records its failure."""
+    path, model_dir, _ = served_model(work)
+    work = work / "pairs"
+    work.mkdir(parents=True, exist_ok=True)
+    image = payload_images()[0][:1].tolist()
+    ours, binary = servers.OURS, servers.OURS_V2_BINARY
+    bodies = {spec.name: work / f"{spec.name}.body" for spec in (ours, binary)}
+    for spec in (ours, binary):
+        bodies[spec.name].write_bytes(spec.encode(image))
+    launch = Launch(free_port(), path, model_dir, path.stem, work)
+    rounds, seconds, wrk = settings.paired_rounds, settings.paired_seconds, wrk_binary()
+    out: dict[str, Any] = {"rounds": rounds, "seconds": seconds}
+    try:
+        out["v2_binary_vs_predict"] = route_pairs(
+            (binary, ours), (bodies[binary.name], bodies[ours.name]), launch, wrk, rounds, seconds
+        )
+    except Exception as exc:  # recorded; the other pair still runs
+        out["v2_binary_vs_predict"] = {"error": f"{type(exc).__name__}: {exc}"}
+    try:
+        out["metrics_on_vs_off"] = launch_pairs(
+            (ours, servers.OURS_NO_METRICS), bodies[ours.name], launch, wrk, rounds, seconds,
+            settings.http_warmup,
+        )  # fmt: skip
+    except Exception as exc:  # recorded
+        out["metrics_on_vs_off"] = {"error": f"{type(exc).__name__}: {exc}"}
+    return out

@@ -29,7 +29,7 @@ def write_report(results: dict[str, Any], out_dir: Path, final: bool) -> Path:
     s: dict[str, Any] = {
         "training_all": summary.training(results.get("training", {})),
         "engine": summary.engine(results.get("engine", {})),
-        "http": summary.http(results.get("http", {}), machine["cores"]),
+        "http": summary.http(results.get("http", {}), machine["cores"], results.get("pairs")),
     }
     threads = summary.headline_threads(s["training_all"])
     s["training"] = s["training_all"].get(threads, {})
