@@ -77,9 +77,8 @@ def point_key(payload: str, connections: int) -> str:
     return f"{payload}@{connections}"
 
 
-def http(section: dict, cores: int, pairs: dict | None = None) -> dict[str, Any]:
-    """Per server: medians per load point (req/s, latency percentiles, CPU) and per server;
-    ours also carries the pairs section's A/B of our own variants (`bench.http.paired`)."""
+def http(section: dict, cores: int) -> dict[str, Any]:
+    """Per server: medians per load point (req/s, latency percentiles, CPU) and per server."""
     out: dict[str, Any] = {}
     for name, rec in section.get("servers", {}).items():
         passes = [p for p in rec["passes"] if "error" not in p]
@@ -140,6 +139,4 @@ def http(section: dict, cores: int, pairs: dict | None = None) -> dict[str, Any]
             "passes": len(passes),
             "errors": _errors(rec["passes"]),
         }
-    if "ours" in out and pairs and "error" not in pairs:
-        out["ours"]["paired"] = pairs
     return out

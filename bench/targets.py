@@ -61,8 +61,11 @@ def best_mlserver(http: dict[str, Any], key: str) -> tuple[str | None, float | N
     return best
 
 
-def verdicts(training: dict, engine: dict, http: dict, threads: str | None) -> list[Verdict]:
-    """Every target, in the issue's order; `training` holds the figures at `threads` threads."""
+def verdicts(
+    training: dict, engine: dict, http: dict, threads: str | None, pairs: dict | None = None
+) -> list[Verdict]:
+    """Every target, in the issue's order; `training` holds the figures at `threads` threads,
+    `pairs` the A/B pairs of our own variants (:mod:`bench.http.paired`), when measured."""
     ours_t = training.get("ours", {}).get("epoch_seconds")
     torch_t = training.get("torch", {}).get("epoch_seconds")
     seed = engine.get("mnist-seed", {})
@@ -81,7 +84,7 @@ def verdicts(training: dict, engine: dict, http: dict, threads: str | None) -> l
     batch8 = ours.get("batch64@8", {}).get("rps")
     b1 = e_ours.get("batch1_seconds")
     rss = http.get("ours", {}).get("worker_rss_mib")
-    paired = http.get("ours", {}).get("paired", {})
+    paired = pairs if pairs and "error" not in pairs else {}
     return [
         _check(
             f"training epoch ≤ 0.8 s ({_threads(threads)})",

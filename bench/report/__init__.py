@@ -29,7 +29,8 @@ def write_report(results: dict[str, Any], out_dir: Path, final: bool) -> Path:
     s: dict[str, Any] = {
         "training_all": summary.training(results.get("training", {})),
         "engine": summary.engine(results.get("engine", {})),
-        "http": summary.http(results.get("http", {}), machine["cores"], results.get("pairs")),
+        "http": summary.http(results.get("http", {}), machine["cores"]),
+        "pairs": results.get("pairs", {}),
     }
     threads = summary.headline_threads(s["training_all"])
     s["training"] = s["training_all"].get(threads, {})
@@ -104,7 +105,7 @@ def _sections(results: dict[str, Any], s: dict[str, Any], threads: str | None) -
             ["target", "measured", "verdict"],
             [
                 [v.target, v.measured, MARK[v.met]]
-                for v in verdicts(s["training"], s["engine"], s["http"], threads)
+                for v in verdicts(s["training"], s["engine"], s["http"], threads, s["pairs"])
             ],
         ),
         "",
@@ -119,6 +120,10 @@ def _sections(results: dict[str, Any], s: dict[str, Any], threads: str | None) -
         "## HTTP",
         "",
         *http.lines(results.get("http", NOT_RUN), s["http"]),
+        "",
+        "## Pairs: our own variants against each other (issue 9)",
+        "",
+        *http.paired_lines(results.get("pairs", NOT_RUN)),
         "",
         "## Front: slow clients, drain, worker kill, hot swap (issue 8)",
         "",

@@ -12,7 +12,9 @@ def lines(s: dict[str, Any], threads: str | None) -> list[str]:
     `s` holds the run's summaries (`training` at `threads` BLAS threads, `engine`, `http`).
     """
     missed = [
-        v.target for v in verdicts(s["training"], s["engine"], s["http"], threads) if v.met is False
+        v.target
+        for v in verdicts(s["training"], s["engine"], s["http"], threads, s["pairs"])
+        if v.met is False
     ]
 
     def missing(prefix: str) -> bool:

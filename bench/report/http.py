@@ -38,7 +38,6 @@ def lines(section: dict, s: dict) -> list[str]:
     out = [_method(section)]
     for payload, conns in section["points"]:
         out += _point(s, payload, conns)
-    out += _paired(s.get("ours", {}).get("paired", {}))
     out += _per_server(s)
     for name in s:
         out += error_lines(name, s[name]["errors"])
@@ -126,10 +125,10 @@ PAIRS = {
 }
 
 
-def _paired(paired: dict) -> list[str]:
-    """The A/B pairs of our own variants (:mod:`bench.http.paired`), when the run has them."""
-    if not paired:
-        return []
+def paired_lines(paired: dict) -> list[str]:
+    """The pairs section: the A/B pairs of our own variants (:mod:`bench.http.paired`)."""
+    if "error" in paired:
+        return [f"Not measured: {paired['error']}"]
     rows = []
     for key, title in PAIRS.items():
         pair = paired.get(key, {"error": "not measured"})
@@ -145,12 +144,12 @@ def _paired(paired: dict) -> list[str]:
             ]
         )
     return [
-        "",
-        f"**Paired A/B of our own variants** (one image, 8 connections, {paired['seconds']:.0f} s "
-        "a side; each pair's ratio, then their median and range; CPU: the second's server CPU "
-        "per request ÷ the first's, so above 1 means the first is cheaper). Two starts of the "
+        f"One image, 8 connections, {paired['seconds']:.0f} s a side, {paired['rounds']} pairs; "
+        "each pair's ratio, then their median and range (CPU: the second's server CPU per "
+        "request ÷ the first's, so above 1 means the first is cheaper). Two starts of the "
         "same build differ by up to ±10 % in req/s here, more than these targets' width, so "
-        "these two targets are judged on paired runs (`bench/http/paired.py`):",
+        "these two targets are judged on paired runs (`bench/http/paired.py`, "
+        "`python -m bench --sections pairs`):",
         "",
         *table(["comparison", "req/s ratio", "CPU ratio", "pairs"], rows),
     ]

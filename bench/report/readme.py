@@ -34,7 +34,7 @@ def update(results: dict[str, Any], s: dict[str, Any], threads: str | None) -> N
 
 def _headline(results: dict[str, Any], s: dict[str, Any], threads: str | None) -> list[str]:
     """The section's lines: one paragraph and the headline bullets, wrapped at 100."""
-    met = [v.met for v in verdicts(s["training"], s["engine"], s["http"], threads)]
+    met = [v.met for v in verdicts(s["training"], s["engine"], s["http"], threads, s["pairs"])]
     paragraph = (
         f"`make bench` measures training, the engine and the HTTP service against PyTorch, the "
         f"reference implementation, bare Flask, KServe and MLServer on this 2-core machine "
