@@ -102,8 +102,8 @@ class V2:
                 raise BadRequestError("invalid shape", {f"{path}.shape": ["BYTES takes [n]."]})
             self._check_size(shape[0], field)
             return self.plane.decode_images(tensors.decode(tensor, blob, path), model, field)
-        allowed = sorted(_NUMERIC) + (["BYTES"] if model.info.input_kind == "image" else [])
         if dt not in _NUMERIC:
+            allowed = sorted(_NUMERIC) + (["BYTES"] if model.info.input_kind == "image" else [])
             raise BadRequestError(
                 f"datatype {dt} not accepted", {f"{path}.datatype": [f"One of {allowed}."]}
             )
