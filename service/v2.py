@@ -41,6 +41,7 @@ OUTPUTS = {
 }
 _NUMERIC = frozenset(tensors.NUMPY) - {"BOOL"}
 _HEADER_KEY = "HTTP_" + tensors.HEADER.upper().replace("-", "_")
+_NAMES = frozenset({"model_name", "model_version"})
 
 bp = Blueprint("v2", __name__, url_prefix="/v2")
 
@@ -89,8 +90,8 @@ class V2:
 
     def _batch(self, model: Model, inputs: list, blobs: list, field: str) -> np.ndarray:
         """The one input tensor -> the model's float32 batch (n, input_size), checked."""
-        names = [t["name"] for t in inputs]
-        if names != [field]:
+        if len(inputs) != 1 or inputs[0]["name"] != field:
+            names = [t["name"] for t in inputs]
             raise BadRequestError(
                 f"model {model.info.name!r} takes one input, {field!r}",
                 {"inputs": [f"Send one tensor named {field!r}; got {names}."]},
@@ -126,6 +127,8 @@ class V2:
 
 def _check_names(req: dict, model: Model) -> None:
     """A body that names a model (KServe's client sends ``model_name``) must name the path's."""
+    if not req.keys() & _NAMES:
+        return
     for key, value in (("model_name", model.info.name), ("model_version", model.info.version)):
         if req.get(key, value) != value:
             raise BadRequestError(
@@ -147,7 +150,9 @@ def outputs(model: Model, out: np.ndarray) -> dict[str, np.ndarray]:
 def select(results: dict[str, np.ndarray], req: dict) -> list[tuple[dict, bytes]]:
     """The requested outputs (all when none is named), each encoded JSON or binary as asked."""
     default = req.get("parameters", {}).get("binary_data_output", False)
-    wanted = req.get("outputs") or [{"name": n} for n in results]
+    wanted = req.get("outputs")
+    if not wanted:
+        return [tensors.encode(name, value, default) for name, value in results.items()]
     chosen = []
     for i, o in enumerate(wanted):
         if o["name"] not in results:

@@ -42,6 +42,7 @@ _LEAVES["FP64"] = _LEAVES["FP32"]
 _SCHEMA = InferenceRequest()
 _TOP = {"id", "model_name", "model_version", "parameters", "inputs", "outputs"}
 _INPUT, _OUTPUT = {"name", "shape", "datatype", "parameters", "data"}, {"name", "parameters"}
+_STRINGS = ("id", "model_name", "model_version")  # envelope members that must be strings
 _LEN = struct.Struct("<I")
 
 
@@ -85,7 +86,7 @@ def _plain(data: Any) -> bool:
     common request, checked in microseconds); anything else goes through the schema itself."""
     if type(data) is not dict or not data.keys() <= _TOP:
         return False
-    if not all(type(data.get(k, "")) is str for k in ("id", "model_name", "model_version")):
+    if data.keys() & _STRINGS and not all(type(data.get(k, "")) is str for k in _STRINGS):
         return False
     params, inputs, outputs = (
         data.get("parameters", {}),
@@ -107,7 +108,7 @@ def _plain_input(t: Any) -> bool:
     shape, params = t.get("shape"), t.get("parameters", {})
     if type(shape) is not list or not 1 <= len(shape) <= MAX_RANK:
         return False
-    if not all(type(d) is int and d >= 0 for d in shape) or type(params) is not dict:
+    if set(map(type, shape)) != {int} or min(shape) < 0 or type(params) is not dict:
         return False
     size = params.get("binary_data_size", 0)
     return type(size) is int and size >= 0 and t.get("datatype") in DATATYPES
@@ -247,19 +248,27 @@ def encode(name: str, value: np.ndarray | list[bytes], binary: bool) -> tuple[di
             **entry,
             "data": [binascii.b2a_base64(v, newline=False).decode() for v in value],
         }, b""
-    arr = np.ascontiguousarray(value, value.dtype.newbyteorder("<"))
-    entry = {"name": name, "datatype": DATATYPE[arr.dtype], "shape": list(arr.shape)}
+    dt = value.dtype
+    arr = value.astype(dt.newbyteorder("<")) if dt.byteorder == ">" else value  # little-endian
+    entry: dict[str, Any] = {
+        "name": name,
+        "datatype": DATATYPE[arr.dtype],
+        "shape": list(arr.shape),
+    }
     if binary:
-        raw = arr.tobytes()
-        return {**entry, "parameters": {"binary_data_size": len(raw)}}, raw
-    return {**entry, "data": arr.reshape(-1)}, b""
+        raw = arr.tobytes()  # row-major, whatever the array's layout
+        entry["parameters"] = {"binary_data_size": len(raw)}
+        return entry, raw
+    entry["data"] = arr.reshape(-1)
+    return entry, b""
 
 
 def response(head: dict, outputs: list[tuple[dict, bytes]]) -> tuple[bytes, list]:
     """The response body and its headers: JSON, then the binary parts if any output has one."""
-    head["outputs"] = [entry for entry, _ in outputs]
+    entries, blobs = zip(*outputs, strict=True) if outputs else ((), ())
+    head["outputs"] = entries
     text = orjson.dumps(head, option=orjson.OPT_SERIALIZE_NUMPY)  # arrays written directly
-    raw = b"".join(blob for _, blob in outputs)
-    if not raw and not any("parameters" in entry for entry, _ in outputs):
+    raw = b"".join(blobs)
+    if not raw and not any("parameters" in entry for entry in entries):
         return text, [("Content-Type", "application/json")]
     return text + raw, [("Content-Type", "application/octet-stream"), (HEADER, str(len(text)))]
