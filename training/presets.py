@@ -93,23 +93,13 @@ PRESETS: dict[str, TrainConfig] = {
 
 
 def make_config(preset: str, overrides: dict[str, str] | None = None) -> TrainConfig:
-    """Build a validated config from a preset and string overrides.
-
-    Parameters
-    ----------
-    preset : str
-        A key of :data:`PRESETS`.
-    overrides : dict of str to str, optional
-        ``{key: value}`` as typed on the command line (``--lr 0.01`` -> ``{"lr": "0.01"}``).
-
-    Returns
-    -------
-    TrainConfig
+    """The preset named ``preset`` (a key of :data:`PRESETS`) with string ``overrides`` applied
+    and validated by :func:`training.config.apply_overrides`, which says what they look like.
 
     Raises
     ------
     ConfigError
-        Unknown preset or key, unparsable value, or an invalid value or combination.
+        Unknown preset, or as :func:`~training.config.apply_overrides` raises.
     """
     if preset not in PRESETS:
         raise ConfigError(f"Unknown preset {preset!r}. Presets: {', '.join(PRESETS)}.")
