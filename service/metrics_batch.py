@@ -14,8 +14,8 @@ Measured at the HTTP level (one-image JSON ``/predict``, 8 keep-alive connection
 3 s wrk rounds, medians of server CPU per request, the other core busy): with the updates summed
 into dicts per request (label children, bucket bisection and an ``argmax`` per request), metrics
 on cost 0.831 ms against 0.721 ms off (0.87x); with the records summed at the flush, 0.769 against
-0.744 ms (0.97x), 1,263 against 1,348 req/s. Re-measure with ``make bench`` (BENCHMARKS.md,
-"HTTP": the ``MLPSERVE_METRICS=0`` row).
+0.744 ms (0.97x), 1,263 against 1,348 req/s. Re-measure with ``python -m bench --sections
+pairs`` (BENCHMARKS.md, "Pairs": metrics on against ``MLPSERVE_METRICS=0``).
 
 Histograms are written through the client's per-bucket values (``_buckets``, ``_sum``: private
 names of the pinned ``prometheus-client``), as its own ``observe`` does, once per bucket and
