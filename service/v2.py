@@ -2,9 +2,10 @@
 
 ``GET /v2``, ``/v2/health/live``, ``/v2/health/ready``, model metadata and readiness (with and
 without ``/versions/{version}``; the version is the model's version string) and ``POST
-.../infer``, with the binary tensor extension both ways (:mod:`service.v2_tensors`). An image
-model takes ``images`` (UINT8/INT*/FP*, ``[n, 28, 28]`` or ``[n, 784]``; or ``BYTES`` ``[n]`` of
-encoded image files), a features model ``features`` ``[n, k]``; outputs follow the task.
+.../infer``, with the binary tensor extension both ways (requests: :mod:`service.v2_tensors`,
+answers: :mod:`service.v2_outputs`). An image model takes ``images`` (UINT8/INT*/FP*, ``[n, 28,
+28]`` or ``[n, 784]``; or ``BYTES`` ``[n]`` of encoded image files), a features model
+``features`` ``[n, k]``; outputs follow the task.
 
 Inputs reach the model through the same :class:`~service.dataplane.DataPlane` calls as v1's
 (:func:`service.inputs.check_batch`, ``decode_images``, ``infer``), so V2 refuses what
@@ -22,6 +23,7 @@ from typing import Any
 import numpy as np
 from flask import Blueprint, Response, current_app, request
 
+from . import v2_outputs as answers
 from . import v2_tensors as tensors
 from .dataplane import FIELD, DataPlane
 from .engine import Model
@@ -75,13 +77,17 @@ class V2:
             decoded = time.perf_counter()
             out = self.plane.infer(model, x, field)
             inferred = time.perf_counter()
-            chosen = select(outputs(model, out), req)
+            results = outputs(model, out)
         except InvalidInputError as e:  # KServe's status for invalid input
             raise BadRequestError(e.message, e.details) from None
         head: dict[str, Any] = {"model_name": name, "model_version": model.info.version}
-        if "id" in req:
-            head["id"] = req["id"]
-        answer = tensors.response(head, chosen)
+        if _all_binary(req):  # tritonclient's default request
+            key = (name, model.info.version, model.task, out.shape)
+            answer = answers.binary_response(key, head, results)
+        else:
+            if "id" in req:
+                head["id"] = req["id"]
+            answer = answers.response(head, select(results, req))
         encoded = time.perf_counter()
         self.metrics.inference(
             model, out, decoded - started, inferred - decoded, encoded - inferred
@@ -136,6 +142,12 @@ def _check_names(req: dict, model: Model) -> None:
             )
 
 
+def _all_binary(req: dict) -> bool:
+    """No output named, every one asked for in binary by the request's default, and no ``id``."""
+    params = req.get("parameters", {})
+    return params.get("binary_data_output") is True and not req.get("outputs") and "id" not in req
+
+
 def outputs(model: Model, out: np.ndarray) -> dict[str, np.ndarray]:
     """Raw outputs (n, output_size) -> the task's V2 outputs (``OUTPUTS``), as arrays."""
     if model.task == "regression":
@@ -152,7 +164,7 @@ def select(results: dict[str, np.ndarray], req: dict) -> list[tuple[dict, bytes]
     default = req.get("parameters", {}).get("binary_data_output", False)
     wanted = req.get("outputs")
     if not wanted:
-        return [tensors.encode(name, value, default) for name, value in results.items()]
+        return [answers.encode(name, value, default) for name, value in results.items()]
     chosen = []
     for i, o in enumerate(wanted):
         if o["name"] not in results:
@@ -161,7 +173,7 @@ def select(results: dict[str, np.ndarray], req: dict) -> list[tuple[dict, bytes]
                 {f"outputs.{i}.name": [f"One of {list(results)}."]},
             )
         binary = o.get("parameters", {}).get("binary_data", default)
-        chosen.append(tensors.encode(o["name"], results[o["name"]], binary))
+        chosen.append(answers.encode(o["name"], results[o["name"]], binary))
     return chosen
 
 

@@ -1,11 +1,10 @@
-"""V2 tensors on the wire <-> NumPy arrays, JSON and the binary tensor extension both ways.
+"""V2 request tensors on the wire -> NumPy arrays, in JSON and the binary tensor extension.
 
 A request body is JSON, or (binary tensor extension) JSON of ``Inference-Header-Content-Length``
 bytes followed by the raw data of every input whose ``parameters.binary_data_size`` says so, in
 input order. Numbers travel little-endian; ``BYTES`` elements as a 4-byte little-endian length and
 the bytes. In JSON, ``data`` holds numbers (flat or nested, row-major) or, for ``BYTES``, base64
-strings. A response puts an output in the binary part when its ``parameters.binary_data`` (or the
-request's ``binary_data_output``) asks, and then says ``binary_data_size`` and sends the header.
+strings. Answers go the other way in :mod:`service.v2_outputs`.
 
 Nothing here knows models: malformed input raises :class:`BadRequestError` keyed by field path;
 whether a model takes a tensor is :mod:`service.v2`'s business.
@@ -14,6 +13,7 @@ whether a model takes a tensor is :mod:`service.v2`'s business.
 from __future__ import annotations
 
 import binascii
+import functools
 import math
 import struct
 from itertools import chain
@@ -43,7 +43,8 @@ _SCHEMA = InferenceRequest()
 _TOP = {"id", "model_name", "model_version", "parameters", "inputs", "outputs"}
 _INPUT, _OUTPUT = {"name", "shape", "datatype", "parameters", "data"}, {"name", "parameters"}
 _STRINGS = ("id", "model_name", "model_version")  # envelope members that must be strings
-_LEN = struct.Struct("<I")
+LENGTH = struct.Struct("<I")  # a BYTES element's length prefix
+_KEPT = 1024  # bytes: binary requests' JSON heads up to this size are parsed once (_binary_head)
 
 
 # -- the request envelope -----------------------------------------------------------------------
@@ -66,12 +67,24 @@ def parse_request(body: bytes, header: str | None) -> tuple[dict, list[memoryvie
                 f"invalid {HEADER} header", {HEADER: [f"Must be 0 to {len(body)}, the body size."]}
             )
         head, rest = body[:size], memoryview(body)[size:]
+    request = _binary_head(head) if header is not None and len(head) <= _KEPT else _head(head)
+    return request, _binary_parts(request["inputs"], rest)
+
+
+def _head(head: bytes) -> dict:
+    """A request's JSON -> its validated envelope."""
     try:
         data = orjson.loads(head)
     except orjson.JSONDecodeError as e:
         raise BadRequestError(f"malformed JSON: {e}") from None
-    request = data if _plain(data) else _validated(data)
-    return request, _binary_parts(request["inputs"], rest)
+    return data if _plain(data) else _validated(data)
+
+
+# A client of the binary extension sends the same JSON head before the data of every request of
+# one shape, so a short one is parsed and checked once and kept (read-only: nothing downstream
+# changes a request). Its figure, with the answer heads', is in
+# service.v2_outputs.binary_response's docstring.
+_binary_head = functools.lru_cache(maxsize=256)(_head)
 
 
 def _validated(data: Any) -> dict:
@@ -225,50 +238,9 @@ def _split_bytes(blob: memoryview, path: str) -> list[bytes]:
     while pos < len(blob):
         if pos + 4 > len(blob):
             raise BadRequestError("truncated BYTES data", {path: ["A length prefix is cut."]})
-        (n,) = _LEN.unpack_from(blob, pos)
+        (n,) = LENGTH.unpack_from(blob, pos)
         if pos + 4 + n > len(blob):
             raise BadRequestError("truncated BYTES data", {path: ["An element is cut."]})
         items.append(bytes(blob[pos + 4 : pos + 4 + n]))
         pos += 4 + n
     return items
-
-
-def encode(name: str, value: np.ndarray | list[bytes], binary: bool) -> tuple[dict, bytes]:
-    """One output -> (its JSON entry, its binary data: ``b""`` unless ``binary``).
-
-    ``value`` is a NumPy array (written in its own datatype, see ``DATATYPE``) or a list of
-    ``bytes`` (a ``BYTES`` tensor of shape ``[len(value)]``).
-    """
-    if isinstance(value, list):
-        entry = {"name": name, "datatype": "BYTES", "shape": [len(value)]}
-        if binary:
-            raw = b"".join(_LEN.pack(len(v)) + v for v in value)
-            return {**entry, "parameters": {"binary_data_size": len(raw)}}, raw
-        return {
-            **entry,
-            "data": [binascii.b2a_base64(v, newline=False).decode() for v in value],
-        }, b""
-    dt = value.dtype
-    arr = value.astype(dt.newbyteorder("<")) if dt.byteorder == ">" else value  # little-endian
-    entry: dict[str, Any] = {
-        "name": name,
-        "datatype": DATATYPE[arr.dtype],
-        "shape": list(arr.shape),
-    }
-    if binary:
-        raw = arr.tobytes()  # row-major, whatever the array's layout
-        entry["parameters"] = {"binary_data_size": len(raw)}
-        return entry, raw
-    entry["data"] = arr.reshape(-1)
-    return entry, b""
-
-
-def response(head: dict, outputs: list[tuple[dict, bytes]]) -> tuple[bytes, list]:
-    """The response body and its headers: JSON, then the binary parts if any output has one."""
-    entries, blobs = zip(*outputs, strict=True) if outputs else ((), ())
-    head["outputs"] = entries
-    text = orjson.dumps(head, option=orjson.OPT_SERIALIZE_NUMPY)  # arrays written directly
-    raw = b"".join(blobs)
-    if not raw and not any("parameters" in entry for entry in entries):
-        return text, [("Content-Type", "application/json")]
-    return text + raw, [("Content-Type", "application/octet-stream"), (HEADER, str(len(text)))]

@@ -166,3 +166,34 @@ def test_metrics_count_v2_by_route_template_model_and_label(client):
         assert "mlpserve_requests_total{" + want in text
     assert f'mlpserve_predictions_total{{label="{label}",model_name="mnist"}}' in text
     assert 'mlpserve_request_stage_seconds_count{model_name="mnist",stage="decode"}' in text
+
+
+def binary_request(pixels: np.ndarray) -> tuple[bytes, dict]:
+    """tritonclient's default request: UINT8 pixels after the JSON, every output in binary."""
+    tensor = {"name": "images", "shape": list(pixels.shape), "datatype": "UINT8",
+              "parameters": {"binary_data_size": pixels.size}}  # fmt: skip
+    head = json.dumps({"inputs": [tensor], "parameters": {"binary_data_output": True}}).encode()
+    return head + pixels.astype(np.uint8).tobytes(), {
+        "Inference-Header-Content-Length": str(len(head)),
+        "Content-Type": "application/octet-stream",
+    }
+
+
+def test_repeated_binary_heads_answer_each_request(client):
+    """The JSON heads kept for repeated binary requests and answers (service.v2_outputs) never
+    carry one request's data or batch size into another's answer."""
+    pixels = np.asarray(IMG, np.uint8)
+    for rows in (pixels[:1], pixels[1:], pixels, pixels[:1]):
+        body, headers = binary_request(rows)
+        r = infer(client, body, headers=headers)
+        size = int(r.headers["Inference-Header-Content-Length"])
+        head = json.loads(r.data[:size])
+        assert head["model_version"] == VERSION
+        assert [o["shape"] for o in head["outputs"]] == [[len(rows), 10], [len(rows)]]
+        probs = np.frombuffer(r.data[size : size + 40 * len(rows)], "<f4").reshape(-1, 10)
+        labels = np.frombuffer(r.data[size + 40 * len(rows) :], "<i8")
+        predict = client.post("/predict", json={"images": rows.tolist()}).get_json()
+        assert labels.tolist() == [p["label"] for p in predict["predictions"]]
+        np.testing.assert_allclose(
+            probs[:, 0], [p["probabilities"][0] for p in predict["predictions"]], rtol=1e-6
+        )

@@ -1,4 +1,5 @@
-"""The V2 tensor codec: round trips JSON and binary, tritonclient's own bytes, and every refusal."""
+"""The V2 tensor codec (requests: v2_tensors, answers: v2_outputs): round trips JSON and binary,
+tritonclient's own bytes, and every refusal."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import tritonclient.http as triton
 from marshmallow import ValidationError
 from tritonclient.http._utils import _get_inference_request
 
+from service import v2_outputs as o
 from service import v2_tensors as t
 from service.errors import BadRequestError
 from service.v2_schemas import InferenceRequest
@@ -47,7 +49,7 @@ def body_of(outputs: list[tuple[dict, bytes]]) -> tuple[bytes, str | None]:
 @pytest.mark.parametrize("datatype", NUMERIC)
 def test_numeric_round_trip(datatype, binary):
     arr = sample(datatype)
-    entry, raw = t.encode("x", arr, binary)
+    entry, raw = o.encode("x", arr, binary)
     assert entry["datatype"] == datatype and entry["shape"] == [2, 3]
     req, blobs = t.parse_request(*body_of([(entry, raw)]))
     got = t.decode(req["inputs"][0], blobs[0], "inputs.0")
@@ -59,14 +61,14 @@ def test_numeric_round_trip(datatype, binary):
 @pytest.mark.parametrize("binary", [True, False], ids=["binary", "json"])
 def test_bytes_round_trip(binary):
     items = [b"\x89PNG\r\n\x1a\n\x00\xff", b"", b"abc"]
-    entry, raw = t.encode("images", items, binary)
+    entry, raw = o.encode("images", items, binary)
     req, blobs = t.parse_request(*body_of([(entry, raw)]))
     assert t.decode(req["inputs"][0], blobs[0], "inputs.0") == items
 
 
 def test_two_binary_inputs_are_split_in_order():
     a, b = np.arange(6, dtype=np.int32).reshape(2, 3), np.ones((1, 2), np.float64)
-    req, blobs = t.parse_request(*body_of([t.encode("a", a, True), t.encode("b", b, True)]))
+    req, blobs = t.parse_request(*body_of([o.encode("a", a, True), o.encode("b", b, True)]))
     np.testing.assert_array_equal(t.decode(req["inputs"][0], blobs[0], "inputs.0"), a)
     np.testing.assert_array_equal(t.decode(req["inputs"][1], blobs[1], "inputs.1"), b)
 
@@ -84,7 +86,7 @@ def test_tritonclient_requests_and_responses(binary):
     assert req["id"] == "r1" and req["outputs"][0]["parameters"]["binary_data"] is binary
 
     labels = np.array([7, 2, 1], np.int64)
-    head, headers = t.response({"model_name": "m"}, [t.encode("label", labels, binary)])
+    head, headers = o.response({"model_name": "m"}, [o.encode("label", labels, binary)])
     length = dict(headers).get(t.HEADER)
     result = triton.InferResult.from_response_body(head, header_length=length and int(length))
     np.testing.assert_array_equal(result.as_numpy("label"), labels)
