@@ -35,20 +35,22 @@ def _check(target: str, value: float | None, ok, text) -> Verdict:
     return Verdict(target, text(value), bool(ok(value)))
 
 
-def _paired_check(
-    target: str, pair: dict[str, Any] | None, bound: float, unpaired: float | None
+def paired_check(
+    target: str, pair: dict[str, Any] | None, bound: float, unpaired: float | None, text=times
 ) -> Verdict:
     """A target between two of our own variants, judged on the median of the paired req/s
-    ratios (:mod:`bench.http.paired`); a run without pairs falls back on the medians' ratio."""
+    ratios (:mod:`bench.http.paired`); ``unpaired``, the ratio of medians of separate starts
+    (shown by ``text``), is shown beside it, or judged on when the pairs were not measured."""
     if not pair or "error" in pair:
-        return _check(target, unpaired, lambda v: v >= bound, times)
+        return _check(target, unpaired, lambda v: v >= bound, text)
     low, high = pair["rps_range"]
-    return Verdict(
-        target,
+    measured = (
         f"{times(pair['rps_ratio'])} by req/s, median of {len(pair['pairs'])} pairs "
-        f"({times(low)}-{times(high)}); {times(pair['cpu_ratio'])} by server CPU per request",
-        pair["rps_ratio"] >= bound,
+        f"({times(low)}-{times(high)}); {times(pair['cpu_ratio'])} by server CPU per request"
     )
+    if unpaired is not None:
+        measured += f"; medians of separate starts: {text(unpaired)}"
+    return Verdict(target, measured, pair["rps_ratio"] >= bound)
 
 
 def best_mlserver(http: dict[str, Any], key: str) -> tuple[str | None, float | None]:
@@ -146,7 +148,7 @@ def verdicts(
             lambda v: v >= 1.3,
             lambda v: f"{times(v)} ({v2:,.0f} vs {kserve_v2:,.0f} req/s)",
         ),
-        _paired_check(
+        paired_check(
             "V2 binary 1 image, 8 conns ≥ 1.0x our /predict JSON",
             paired.get("v2_binary_vs_predict"),
             1.0,
@@ -158,7 +160,7 @@ def verdicts(
             lambda v: v >= 1.5,
             lambda v: f"{times(v)} ({64 * v * batch8:,.0f} vs {64 * batch8:,.0f} images/s)",
         ),
-        _paired_check(
+        paired_check(
             "/predict 8 conns with metrics ≥ 0.95x with MLPSERVE_METRICS=0",
             paired.get("metrics_on_vs_off"),
             0.95,

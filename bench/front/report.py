@@ -3,7 +3,7 @@
 import statistics
 from typing import Any
 
-from bench.targets import Verdict, times
+from bench.targets import Verdict, paired_check, times
 
 MODES = {"keepalive": "keep-alive", "close": "`Connection: close`"}
 
@@ -36,7 +36,9 @@ def _verdict(target: str, measured: str | None, met: bool | None) -> Verdict:
     return Verdict(target, measured or "not measured", met if measured else None)
 
 
-def _ratio_verdicts(s: dict[str, Any]) -> list[Verdict]:
+def _ratio_verdicts(s: dict[str, Any], pairs: dict[str, Any]) -> list[Verdict]:
+    """Against the sync build, judged on the pairs section's alternated starts when measured
+    (``ours_vs_sync_MODE``), else on this section's medians; against bare Flask, on the medians."""
     out = []
     for peer, floor, what in (
         ("sync", 0.95, "the sync-worker build"),
@@ -45,20 +47,21 @@ def _ratio_verdicts(s: dict[str, Any]) -> list[Verdict]:
         for mode, label in MODES.items():
             ours = s.get("ours", {}).get(mode, {}).get("rps")
             other = s.get(peer, {}).get(mode, {}).get("rps")
-            ratio = ours / other if ours and other else None
-            measured = f"{times(ratio)} ({ours:,.0f} vs {other:,.0f} req/s)" if ratio else None
             out.append(
-                _verdict(
+                paired_check(
                     f"one-image /predict, 8 conns, {label}: ≥ {floor:.2f}x {what}",
-                    measured,
-                    ratio is not None and ratio >= floor,
+                    pairs.get(f"ours_vs_{peer}_{mode}"),
+                    floor,
+                    ours / other if ours and other else None,
+                    lambda r, o=ours, p=other: f"{times(r)} ({o:,.0f} vs {p:,.0f} req/s)",
                 )
             )
     return out
 
 
-def verdicts(section: dict[str, Any]) -> list[Verdict]:
-    """Issue 8's targets, in its order, judged on this section's figures."""
+def verdicts(section: dict[str, Any], pairs: dict[str, Any]) -> list[Verdict]:
+    """Issue 8's targets, in its order, judged on this section's figures (and the pairs
+    section's, for the sync build)."""
     slow, drain = section.get("slow", {}), section.get("drain", {})
     kill, swap = section.get("kill", {}), section.get("swap", {})
     out = []
@@ -81,7 +84,7 @@ def verdicts(section: dict[str, Any]) -> list[Verdict]:
     out.append(
         _verdict("256 slow connections: probes p99 ≤ 100 ms, 0 worker timeouts", measured, met)
     )
-    out += _ratio_verdicts(throughput(section))
+    out += _ratio_verdicts(throughput(section), pairs)
     ok = "failed" in drain
     out.append(
         _verdict(
@@ -127,7 +130,7 @@ def verdicts(section: dict[str, Any]) -> list[Verdict]:
     return out
 
 
-def lines(section: dict[str, Any], table, mark: dict) -> list[str]:
+def lines(section: dict[str, Any], table, mark: dict, pairs: dict[str, Any]) -> list[str]:
     """The section's Markdown: method, targets, the throughput table, the scenarios' errors."""
     if "error" in section:
         return [f"Not measured: {section['error']}"]
@@ -147,7 +150,7 @@ def lines(section: dict[str, Any], table, mark: dict) -> list[str]:
         "",
         *table(
             ["target (issue 8)", "measured", "verdict"],
-            [[v.target, v.measured, mark[v.met]] for v in verdicts(section)],
+            [[v.target, v.measured, mark[v.met]] for v in verdicts(section, pairs)],
         ),
         "",
     ]

@@ -1,4 +1,4 @@
-"""Paired A/B runs of our own variants: the two issue-9 targets that compare ours with ours.
+"""Paired A/B runs of our own variants: the targets that compare ours with ours (issues 8, 9).
 
 A section of its own (``python -m bench --sections pairs``). The main HTTP passes start every
 server once per pass and take medians. Two starts of the same build differ by up to ±10 % in
@@ -11,6 +11,9 @@ the run cancels in each pair's ratio:
   server, so one start serves both and wrk alternates between them, `rounds` times (A B B A ...).
 - **launches**: metrics on against `MLPSERVE_METRICS=0`, which needs two starts: alternated
   starts (A B B A ...), one 8-connection run each, paired in order.
+- **builds**: ours against the sync-worker build of the commit before issue 8 (issue 8's ≥ 0.95x
+  target), alternated starts as above, each start run kept alive and then with
+  `Connection: close`; the front section's medians of three starts are its unpaired reading.
 
 Each pair gives a ratio by req/s and one by server CPU per request; the report shows their
 medians and ranges, and the target is judged on the req/s median.
@@ -22,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.envs import wrk_binary
+from bench.front.section import SYNC_COMMIT, sync_build
 from bench.http import servers
 from bench.http.run import free_port, load_point
 from bench.http.section import payload_images, served_model
@@ -81,10 +85,12 @@ def _route_of(spec: ServerSpec) -> dict[str, Any]:
 
 def launch_pairs(
     specs: tuple[ServerSpec, ServerSpec], body: Path, launch: Launch, wrk: str,
-    rounds: int, seconds: float, warmup: float,
-) -> dict[str, Any]:  # fmt: skip
-    """Alternated starts of the two specs' servers, one 8-connection run of ``body`` each."""
-    pairs: list[list[dict[str, float]]] = [[{}, {}] for _ in range(rounds)]
+    rounds: int, seconds: float, warmup: float, modes: tuple[str, ...] = ("keepalive",),
+) -> dict[str, dict[str, Any]]:  # fmt: skip
+    """Alternated starts of the two specs' servers; each start one 8-connection run of ``body``
+    per mode of ``modes`` (``keepalive``, ``close``: `Connection: close` on every request).
+    The ratios of each mode, by mode."""
+    pairs = {mode: [[{}, {}] for _ in range(rounds)] for mode in modes}
     for r, side in _order(rounds):
         spec = specs[side]
         at = replace(launch, port=free_port())
@@ -92,15 +98,18 @@ def launch_pairs(
         try:
             headers = spec.headers(body.read_bytes())
             run_wrk(wrk, running.predict_url, body, CONNECTIONS, warmup, headers)
-            pairs[r][side] = _figures(load_point(running, wrk, body, CONNECTIONS, seconds))
+            for mode in modes:
+                point = load_point(running, wrk, body, CONNECTIONS, seconds, mode == "close")
+                pairs[mode][r][side] = _figures(point)
         finally:
             running.stop()
-    return ratios(pairs)
+    return {mode: ratios(p) for mode, p in pairs.items()}
 
 
 def run_pairs_section(settings: Settings, work: Path) -> dict[str, Any]:
     """Both comparisons on the `mnist` model the HTTP section serves; each records its failure."""
     path, model_dir, _ = served_model(work)
+    front = work / "front"  # where the front section extracts the sync build too
     work = work / "pairs"
     work.mkdir(parents=True, exist_ok=True)
     image = payload_images()[0][:1].tolist()
@@ -121,7 +130,18 @@ def run_pairs_section(settings: Settings, work: Path) -> dict[str, Any]:
         out["metrics_on_vs_off"] = launch_pairs(
             (ours, servers.OURS_NO_METRICS), bodies[ours.name], launch, wrk, rounds, seconds,
             settings.http_warmup,
-        )  # fmt: skip
+        )["keepalive"]  # fmt: skip
     except Exception as exc:  # recorded
         out["metrics_on_vs_off"] = {"error": f"{type(exc).__name__}: {exc}"}
+    sync = servers.build_spec("sync", f"sync-worker build ({SYNC_COMMIT})", sync_build(front))
+    try:
+        builds = launch_pairs(
+            (ours, sync), bodies[ours.name], launch, wrk, rounds, seconds, settings.http_warmup,
+            ("keepalive", "close"),
+        )  # fmt: skip
+        out.update({f"ours_vs_sync_{mode}": pair for mode, pair in builds.items()})
+    except Exception as exc:  # recorded
+        out["ours_vs_sync_keepalive"] = out["ours_vs_sync_close"] = {
+            "error": f"{type(exc).__name__}: {exc}"
+        }
     return out

@@ -127,7 +127,7 @@ def _sections(results: dict[str, Any], s: dict[str, Any], threads: str | None) -
         "",
         "## Front: slow clients, drain, worker kill, hot swap (issue 8)",
         "",
-        *front.lines(results.get("front", NOT_RUN), table, MARK),
+        *front.lines(results.get("front", NOT_RUN), table, MARK, results.get("pairs", {})),
         "",
         "## What stands in the way of the missed targets",
         "",

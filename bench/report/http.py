@@ -122,6 +122,8 @@ def _point(s: dict, payload: str, conns: int) -> list[str]:
 PAIRS = {
     "v2_binary_vs_predict": "V2 binary ÷ `/predict` JSON (one start, routes alternated)",
     "metrics_on_vs_off": "metrics on ÷ `MLPSERVE_METRICS=0` (starts alternated)",
+    "ours_vs_sync_keepalive": "ours ÷ the sync-worker build, keep-alive (starts alternated)",
+    "ours_vs_sync_close": "ours ÷ the sync-worker build, `Connection: close` (starts alternated)",
 }
 
 
@@ -148,8 +150,9 @@ def paired_lines(paired: dict) -> list[str]:
         "each pair's ratio, then their median and range (CPU: the second's server CPU per "
         "request ÷ the first's, so above 1 means the first is cheaper). Two starts of the "
         "same build differ by up to ±10 % in req/s here, more than these targets' width, so "
-        "these two targets are judged on paired runs (`bench/http/paired.py`, "
-        "`python -m bench --sections pairs`):",
+        "the targets between our own builds and routes are judged on paired runs "
+        "(`bench/http/paired.py`, `python -m bench --sections pairs`); the sync build's "
+        "verdicts are in the Front section:",
         "",
         *table(["comparison", "req/s ratio", "CPU ratio", "pairs"], rows),
     ]
