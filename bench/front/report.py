@@ -37,8 +37,8 @@ def _verdict(target: str, measured: str | None, met: bool | None) -> Verdict:
 
 
 def _ratio_verdicts(s: dict[str, Any], pairs: dict[str, Any]) -> list[Verdict]:
-    """Against the sync build, judged on the pairs section's alternated starts when measured
-    (``ours_vs_sync_MODE``), else on this section's medians; against bare Flask, on the medians."""
+    """Against the sync build and bare Flask, judged on the pairs section's alternated starts
+    when measured (``ours_vs_PEER_MODE``), else on this section's medians."""
     out = []
     for peer, floor, what in (
         ("sync", 0.95, "the sync-worker build"),

@@ -124,6 +124,8 @@ PAIRS = {
     "metrics_on_vs_off": "metrics on ÷ `MLPSERVE_METRICS=0` (starts alternated)",
     "ours_vs_sync_keepalive": "ours ÷ the sync-worker build, keep-alive (starts alternated)",
     "ours_vs_sync_close": "ours ÷ the sync-worker build, `Connection: close` (starts alternated)",
+    "ours_vs_bare_keepalive": "ours ÷ bare Flask, keep-alive (starts alternated)",
+    "ours_vs_bare_close": "ours ÷ bare Flask, `Connection: close` (starts alternated)",
 }
 
 
@@ -150,9 +152,9 @@ def paired_lines(paired: dict) -> list[str]:
         "each pair's ratio, then their median and range (CPU: the second's server CPU per "
         "request ÷ the first's, so above 1 means the first is cheaper). Two starts of the "
         "same build differ by up to ±10 % in req/s here, more than these targets' width, so "
-        "the targets between our own builds and routes are judged on paired runs "
-        "(`bench/http/paired.py`, `python -m bench --sections pairs`); the sync build's "
-        "verdicts are in the Front section:",
+        "the targets between two servers or routes are judged on paired runs "
+        "(`bench/http/paired.py`, `python -m bench --sections pairs`); the verdicts against "
+        "the sync build and bare Flask are in the Front section:",
         "",
         *table(["comparison", "req/s ratio", "CPU ratio", "pairs"], rows),
     ]
