@@ -15,6 +15,10 @@ the run cancels in each pair's ratio:
   Flask (issue 8's ≥ 0.95x and ≥ 0.85x targets), alternated starts as above, each start run
   kept alive and then with `Connection: close`; the front section's medians of three starts are
   their unpaired reading.
+- **the forward pass's share**: ours against ours serving a stand-in of the same name with
+  hidden layers of 16 (:data:`LIGHT`), whose forward pass costs next to nothing; kept alive.
+  Bare Flask's answer is a constant, so this splits ours ÷ bare Flask into the model's cost and
+  the request path's: (ours ÷ bare) ÷ (ours ÷ light) is the request path's alone.
 
 Each pair gives a ratio by req/s and one by server CPU per request; the report shows their
 medians and ranges, and the target is judged on the req/s median.
@@ -30,11 +34,13 @@ from bench.front.section import SYNC_COMMIT, sync_build
 from bench.http import servers
 from bench.http.run import free_port, load_point
 from bench.http.section import payload_images, served_model
-from bench.http.servers import Launch, Running, ServerSpec
+from bench.http.servers import Launch, Running, ServerSpec, serving_folder
 from bench.http.wrk import run_wrk
+from bench.models import write_stand_in
 from bench.settings import Settings
 
 CONNECTIONS = 8
+LIGHT = (784, 16, 16, 10)  # a model whose forward pass costs next to nothing
 
 
 def _order(rounds: int) -> list[tuple[int, int]]:
@@ -134,6 +140,13 @@ def run_pairs_section(settings: Settings, work: Path) -> dict[str, Any]:
         )["keepalive"]  # fmt: skip
     except Exception as exc:  # recorded
         out["metrics_on_vs_off"] = {"error": f"{type(exc).__name__}: {exc}"}
+    try:
+        out["ours_vs_light_model"] = launch_pairs(
+            (ours, _light(work, path.stem)), bodies[ours.name], launch, wrk, rounds, seconds,
+            settings.http_warmup,
+        )["keepalive"]  # fmt: skip
+    except Exception as exc:  # recorded
+        out["ours_vs_light_model"] = {"error": f"{type(exc).__name__}: {exc}"}
     sync = servers.build_spec("sync", f"sync-worker build ({SYNC_COMMIT})", sync_build(front))
     for peer in (sync, servers.BARE):  # issue 8's two throughput floors, both connection modes
         try:
@@ -146,3 +159,11 @@ def run_pairs_section(settings: Settings, work: Path) -> dict[str, Any]:
             pairs = {mode: {"error": error} for mode in ("keepalive", "close")}
         out.update({f"ours_vs_{peer.name}_{mode}": pair for mode, pair in pairs.items()})
     return out
+
+
+def _light(work: Path, name: str) -> ServerSpec:
+    """Ours serving a random-weight :data:`LIGHT` stand-in named `name` (see the module doc)."""
+    folder = work / "light"
+    write_stand_in(folder / f"{name}.npz", name, LIGHT, "relu")
+    shape = "-".join(map(str, LIGHT))
+    return serving_folder(folder, "ours-light", f"mlpserve (ours) serving a {shape} model")

@@ -126,6 +126,8 @@ PAIRS = {
     "ours_vs_sync_close": "ours ÷ the sync-worker build, `Connection: close` (starts alternated)",
     "ours_vs_bare_keepalive": "ours ÷ bare Flask, keep-alive (starts alternated)",
     "ours_vs_bare_close": "ours ÷ bare Flask, `Connection: close` (starts alternated)",
+    "ours_vs_light_model": "ours ÷ ours serving a 784-16-16-10 model, keep-alive: the forward "
+    "pass's share (starts alternated)",
 }
 
 
