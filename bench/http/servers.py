@@ -203,13 +203,11 @@ def build_spec(name: str, title: str, root: Path) -> ServerSpec:
 
 def serving_folder(folder: Path, name: str, title: str) -> ServerSpec:
     """Our service serving the model files of `folder` instead of the launch's (same name)."""
-    return replace(
-        OURS,
-        name=name,
-        title=title,
-        env=lambda launch: _gunicorn_env(replace(launch, model_dir=folder)),
-        labels=None,  # another model's answers: only the status is checked
-    )
+
+    def env(launch: Launch) -> dict[str, str]:
+        return _gunicorn_env(replace(launch, model_dir=folder))
+
+    return replace(OURS, name=name, title=title, env=env, labels=None)  # labels: not checked
 
 
 def mlserver_spec(parallel_workers: int) -> ServerSpec:

@@ -32,6 +32,7 @@ def lines(s: dict[str, Any], threads: str | None) -> list[str]:
             out.append(_http_cores(s["http"], peer, target))
     if missing("HTTP"):
         out.append("**HTTP.** See the CPU budget and the profile in the next section.")
+    out.append(_bare_flask(s["pairs"]))
     paragraphs = [p for p in out if p] or ["Every target measured in this run is met."]
     return [line for text in paragraphs for line in (text, "")]
 
@@ -112,4 +113,29 @@ def _http_cores(http: dict[str, Any], peer: str, target: float) -> str:
         f"of which {other['server_cpu_ms_per_request'] / ours['server_cpu_ms_per_request']:.2f}x "
         f"is CPU per request and the rest the cores each could use. {target}x with the cores "
         f"ours had would need ours at {needed_us:.0f} µs of CPU per request."
+    )
+
+
+def _bare_flask(pairs: dict[str, Any], floor: float = 0.85) -> str | None:
+    """Ours ÷ bare Flask kept alive (issue 8), when under ``floor``, split by the pairs into the
+    forward pass's share and the request path's; None when met or not measured."""
+    bare = pairs.get("ours_vs_bare_keepalive", {}).get("rps_ratio")
+    light = pairs.get("ours_vs_light_model", {}).get("rps_ratio")
+    if not (bare and light) or bare >= floor:
+        return None
+    path = bare / light
+    return (
+        f"**Front, kept alive against bare Flask ({bare:.2f}x by the pairs; target "
+        f"{floor}x).** Bare Flask answers a constant without reading the body. Ours against "
+        f"ours serving a 784-16-16-10 model is {light:.2f}x: the served model's forward pass "
+        f"costs {1 - light:.0%} of ours' throughput. What is left, {bare:.2f} ÷ {light:.2f} = "
+        f"{path:.2f}x of bare Flask, is the request path: reading and converting the JSON "
+        f"body's 784 numbers, the answer and the metrics, none of which bare Flask does. "
+        + (
+            f"{floor}x with this request path needs a forward pass costing at most "
+            f"{1 - floor / path:.0%} of the throughput, a model with fewer weights than the "
+            'one served (README, "Connection model and drain").'
+            if path > floor
+            else f"The request path alone is under {floor}x."
+        )
     )
