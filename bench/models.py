@@ -14,6 +14,7 @@ from bench.proc import REPO
 
 MODELS = REPO / "models"
 SEED_SIZES = (784, 256, 128, 64, 10)
+LIGHT_SIZES = (784, 16, 16, 10)  # a model whose forward pass costs next to nothing (pairs)
 
 
 def write_stand_in(
@@ -43,6 +44,11 @@ def write_stand_in(
     path.parent.mkdir(parents=True, exist_ok=True)
     np.savez(path, **arrays)
     return path
+
+
+def shape_text(sizes: tuple[int, ...] = LIGHT_SIZES) -> str:
+    """``(784, 16, 16, 10)`` -> ``"784-16-16-10"``, as the report names a model's shape."""
+    return "-".join(map(str, sizes))
 
 
 def model_path(name: str, work: Path) -> tuple[Path, bool]:

@@ -15,8 +15,8 @@ the run cancels in each pair's ratio:
   Flask (issue 8's ≥ 0.95x and ≥ 0.85x targets), alternated starts as above, each start run
   kept alive and then with `Connection: close`; the front section's medians of three starts are
   their unpaired reading.
-- **the forward pass's share**: ours against ours serving a stand-in of the same name with
-  hidden layers of 16 (:data:`LIGHT`), whose forward pass costs next to nothing; kept alive.
+- **the forward pass's share**: ours against ours serving a stand-in of the same name shaped
+  ``bench.models.LIGHT_SIZES``, whose forward pass costs next to nothing; kept alive.
   Bare Flask's answer is a constant, so this splits ours ÷ bare Flask into the model's cost and
   the request path's: (ours ÷ bare) ÷ (ours ÷ light) is the request path's alone.
 
@@ -36,11 +36,10 @@ from bench.http.run import free_port, load_point
 from bench.http.section import payload_images, served_model
 from bench.http.servers import Launch, Running, ServerSpec, serving_folder
 from bench.http.wrk import run_wrk
-from bench.models import write_stand_in
+from bench.models import LIGHT_SIZES, shape_text, write_stand_in
 from bench.settings import Settings
 
 CONNECTIONS = 8
-LIGHT = (784, 16, 16, 10)  # a model whose forward pass costs next to nothing
 
 
 def _order(rounds: int) -> list[tuple[int, int]]:
@@ -133,20 +132,17 @@ def run_pairs_section(settings: Settings, work: Path) -> dict[str, Any]:
         )
     except Exception as exc:  # recorded; the other pair still runs
         out["v2_binary_vs_predict"] = {"error": f"{type(exc).__name__}: {exc}"}
-    try:
-        out["metrics_on_vs_off"] = launch_pairs(
-            (ours, servers.OURS_NO_METRICS), bodies[ours.name], launch, wrk, rounds, seconds,
-            settings.http_warmup,
-        )["keepalive"]  # fmt: skip
-    except Exception as exc:  # recorded
-        out["metrics_on_vs_off"] = {"error": f"{type(exc).__name__}: {exc}"}
-    try:
-        out["ours_vs_light_model"] = launch_pairs(
-            (ours, _light(work, path.stem)), bodies[ours.name], launch, wrk, rounds, seconds,
-            settings.http_warmup,
-        )["keepalive"]  # fmt: skip
-    except Exception as exc:  # recorded
-        out["ours_vs_light_model"] = {"error": f"{type(exc).__name__}: {exc}"}
+    light = _light(work, path.stem)
+    for key, other in (
+        ("metrics_on_vs_off", servers.OURS_NO_METRICS),
+        ("ours_vs_light_model", light),
+    ):
+        try:
+            out[key] = launch_pairs(
+                (ours, other), bodies[ours.name], launch, wrk, rounds, seconds, settings.http_warmup
+            )["keepalive"]
+        except Exception as exc:  # recorded; the next comparison still runs
+            out[key] = {"error": f"{type(exc).__name__}: {exc}"}
     sync = servers.build_spec("sync", f"sync-worker build ({SYNC_COMMIT})", sync_build(front))
     for peer in (sync, servers.BARE):  # issue 8's two throughput floors, both connection modes
         try:
@@ -162,8 +158,7 @@ def run_pairs_section(settings: Settings, work: Path) -> dict[str, Any]:
 
 
 def _light(work: Path, name: str) -> ServerSpec:
-    """Ours serving a random-weight :data:`LIGHT` stand-in named `name` (see the module doc)."""
+    """Ours serving a random-weight ``LIGHT_SIZES`` stand-in named `name` (see the module doc)."""
     folder = work / "light"
-    write_stand_in(folder / f"{name}.npz", name, LIGHT, "relu")
-    shape = "-".join(map(str, LIGHT))
-    return serving_folder(folder, "ours-light", f"mlpserve (ours) serving a {shape} model")
+    write_stand_in(folder / f"{name}.npz", name, LIGHT_SIZES, "relu")
+    return serving_folder(folder, "ours-light", f"mlpserve (ours) serving a {shape_text()} model")

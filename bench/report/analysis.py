@@ -3,6 +3,7 @@ this run missed, what its measurements say the gap is made of."""
 
 from typing import Any
 
+from bench.models import shape_text
 from bench.targets import best_mlserver, verdicts
 
 
@@ -127,7 +128,7 @@ def _bare_flask(pairs: dict[str, Any], floor: float = 0.85) -> str | None:
     return (
         f"**Front, kept alive against bare Flask ({bare:.2f}x by the pairs; target "
         f"{floor}x).** Bare Flask answers a constant without reading the body. Ours against "
-        f"ours serving a 784-16-16-10 model is {light:.2f}x: the served model's forward pass "
+        f"ours serving a {shape_text()} model is {light:.2f}x: the served model's forward pass "
         f"costs {1 - light:.0%} of ours' throughput. What is left, {bare:.2f} ÷ {light:.2f} = "
         f"{path:.2f}x of bare Flask, is the request path: reading and converting the JSON "
         f"body's 784 numbers, the answer and the metrics, none of which bare Flask does. "

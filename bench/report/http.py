@@ -2,6 +2,7 @@
 count, then each server's start time, memory and label check, and the charts' places."""
 
 from bench import summary
+from bench.models import shape_text
 from bench.report.format import error_lines, number, ratio, table
 
 POINT_HEADER = [
@@ -126,8 +127,8 @@ PAIRS = {
     "ours_vs_sync_close": "ours ÷ the sync-worker build, `Connection: close` (starts alternated)",
     "ours_vs_bare_keepalive": "ours ÷ bare Flask, keep-alive (starts alternated)",
     "ours_vs_bare_close": "ours ÷ bare Flask, `Connection: close` (starts alternated)",
-    "ours_vs_light_model": "ours ÷ ours serving a 784-16-16-10 model, keep-alive: the forward "
-    "pass's share (starts alternated)",
+    "ours_vs_light_model": f"ours ÷ ours serving a {shape_text()} model, keep-alive: the "
+    "forward pass's share (starts alternated)",
 }
 
 
